@@ -1,0 +1,224 @@
+"""Experiment config: registry entry <- component defaults <- --set overrides, validated.
+
+A resolved config is plain data (dicts, lists, numbers, strings) with one block per component
+(``name`` plus that component's parameters) and the fixed sections below.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganzoo.errors import ConfigError
+from ganzoo.registry import Registry
+
+#: Component blocks of a config and the registry kind each names.
+COMPONENTS = {"dataset": "datasets", "network": "networks", "loss": "losses", "schedule": "schedules"}
+DEFAULT_COMPONENTS = {"loss": "non-saturating", "schedule": "alternating"}
+
+#: Fixed sections: key -> (allowed types, default).
+SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "train": {
+        "steps": ((int,), 2000),
+        "batch_size": ((int,), 64),
+        "seed": ((int,), 0),
+        "log_every": ((int,), 50),
+        "sample_every": ((int,), 500),
+        "checkpoint_every": ((int,), 1000),
+        "keep_last": ((int,), 1),
+    },
+    "eval": {
+        "metrics": ((list,), []),
+        "primary": ((str, type(None)), None),
+        "every": ((int,), 0),
+        "n": ((int,), 2000),
+        "split": ((str,), "test"),
+    },
+    "sample": {
+        "n": ((int,), 64),
+        "nrow": ((int,), 8),
+    },
+    "logging": {
+        "tensorboard": ((bool,), False),
+    },
+}
+TOP_LEVEL = {"description", *COMPONENTS, *SECTIONS}
+POSITIVE = {"train.steps", "train.batch_size", "train.log_every", "train.sample_every", "train.checkpoint_every",
+            "train.keep_last", "eval.n", "sample.n", "sample.nrow"}
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``key.path=value`` -> (["key", "path"], value parsed as a YAML scalar or list)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"bad --set {text!r}: use --set key.path=value (e.g. --set train.steps=500)")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"bad --set {text!r}: the value is not valid YAML ({_first_line(exc)})") from None
+    return key.split("."), value
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def load_yaml_file(path: Path) -> Any:
+    """Parse a YAML file safely; a syntax error names the file and line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or _first_line(exc)
+        raise ConfigError(f"{where}: malformed YAML: {problem}") from None
+
+
+def load_experiments_file(path: Path) -> dict[str, dict]:
+    """A registry file: a mapping of experiment name -> entry (each a mapping)."""
+    data = load_yaml_file(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of experiment names to entries, got {type(data).__name__}")
+    for name, entry in data.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: experiment {name!r} must be a mapping, got {type(entry).__name__}")
+    return data
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
+
+
+def coerce(path: str, value: Any, types: tuple[type, ...]) -> Any:
+    """Check a value against the allowed types (an int is accepted as a float; lists as tuples)."""
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tuple in types and isinstance(value, list):
+        return list(value)
+    if bool not in types and isinstance(value, bool):
+        raise ConfigError(f"{path}: expected {_type_name(types)}, got a boolean ({value!r})")
+    if not isinstance(value, types):
+        raise ConfigError(f"{path}: expected {_type_name(types)}, got {type(value).__name__} ({value!r})")
+    return list(value) if isinstance(value, tuple) else value
+
+
+def types_of_default(default: Any) -> tuple[type, ...]:
+    """Allowed types for a component parameter, from its default value."""
+    if default is None:
+        return (object,)
+    if isinstance(default, bool):
+        return (bool,)
+    if isinstance(default, float):
+        return (float,)
+    if isinstance(default, int):
+        return (int,)
+    if isinstance(default, (list, tuple)):
+        return (list, tuple)
+    return (type(default),)
+
+
+def _unknown_key(path: str, valid: list[str], experiment: str) -> ConfigError:
+    close = difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return ConfigError(f"unknown config key {path!r} in {experiment!r}; {hint}valid keys: {', '.join(valid)}")
+
+
+def _set_path(raw: dict, keys: list[str], value: Any) -> None:
+    node = raw
+    for key in keys[:-1]:
+        child = node.get(key)
+        if isinstance(child, str) and key in COMPONENTS:
+            child = {"name": child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {'.'.join(keys)}: {key!r} is not a section")
+        node[key] = child
+        node = child
+    if len(keys) == 1 and keys[0] in COMPONENTS and isinstance(value, str):
+        current = node.get(keys[0])
+        node[keys[0]] = {"name": value} if not isinstance(current, dict) else {**current, "name": value}
+        return
+    node[keys[-1]] = value
+
+
+def _resolve_component(block: Any, key: str, registry: Registry, experiment: str) -> dict:
+    if isinstance(block, str):
+        block = {"name": block}
+    if block is None and key in DEFAULT_COMPONENTS:
+        block = {"name": DEFAULT_COMPONENTS[key]}
+    if not isinstance(block, dict) or "name" not in block:
+        raise ConfigError(f"{experiment!r}: '{key}' needs a name (e.g. {key}: {{name: ...}})")
+    component = registry.get(COMPONENTS[key], block["name"])
+    resolved: dict[str, Any] = {"name": component.name}
+    valid = [f"{key}.name"] + [f"{key}.{p}" for p in component.params]
+    for param in block:
+        if param != "name" and param not in component.params:
+            raise _unknown_key(f"{key}.{param}", valid, experiment)
+    for param, default in component.params.items():
+        value = block.get(param, default)
+        resolved[param] = coerce(f"{key}.{param}", value, types_of_default(default)) if param in block else copy.deepcopy(default)
+        if isinstance(resolved[param], tuple):
+            resolved[param] = list(resolved[param])
+    return resolved
+
+
+def resolve(registry: Registry, experiment: str, overrides: list[str] | None = None) -> dict:
+    """One plain, validated config for an experiment, with overrides applied."""
+    raw = copy.deepcopy(registry.get("experiments", experiment).obj)
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        if keys[0] not in TOP_LEVEL:
+            raise _unknown_key(".".join(keys), sorted(TOP_LEVEL), experiment)
+        _set_path(raw, keys, value)
+    for key in raw:
+        if key not in TOP_LEVEL:
+            raise _unknown_key(str(key), sorted(TOP_LEVEL), experiment)
+    config: dict[str, Any] = {"experiment": experiment, "description": str(raw.get("description", ""))}
+    for key in COMPONENTS:
+        config[key] = _resolve_component(raw.get(key), key, registry, experiment)
+    for section, schema in SECTIONS.items():
+        block = raw.get(section) or {}
+        if not isinstance(block, dict):
+            raise ConfigError(f"{experiment!r}: '{section}' must be a mapping")
+        valid = [f"{section}.{k}" for k in schema]
+        for k in block:
+            if k not in schema:
+                raise _unknown_key(f"{section}.{k}", valid, experiment)
+        config[section] = {}
+        for k, (types, default) in schema.items():
+            value = coerce(f"{section}.{k}", block[k], types) if k in block else copy.deepcopy(default)
+            if f"{section}.{k}" in POSITIVE and value <= 0:
+                raise ConfigError(f"{section}.{k} must be positive, got {value}")
+            config[section][k] = value
+    _check_metrics(config, registry)
+    return config
+
+
+def _check_metrics(config: dict, registry: Registry) -> None:
+    metrics = config["eval"]["metrics"]
+    for name in metrics:
+        if not isinstance(name, str):
+            raise ConfigError(f"eval.metrics: expected metric names, got {name!r}")
+        registry.get("metrics", name)
+    primary = config["eval"]["primary"]
+    if primary is not None:
+        metric = primary.split(".")[0]
+        if metric not in metrics:
+            raise ConfigError(f"eval.primary {primary!r} must be one of eval.metrics ({', '.join(metrics) or 'none'})")
+
+
+def to_yaml(config: dict) -> str:
+    """The config as YAML, keys in their natural order."""
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

@@ -1,0 +1,84 @@
+"""The engine: plugins -> registry -> resolved config -> built components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ganzoo import config as config_mod
+from ganzoo.errors import DataError, GanzooError
+from ganzoo.plugins import PluginInfo, load_plugins
+from ganzoo.registry import Registry, collect
+from ganzoo.spec import Data
+
+
+@dataclass
+class Components:
+    """Everything one training run is made of."""
+
+    generator: Any
+    discriminator: Any
+    loss: Any
+    schedule: Any
+
+
+class Engine:
+    """Loads plugins once and answers questions about what they registered."""
+
+    def __init__(self, extra_plugins: list[object] | None = None) -> None:
+        self.pm, self.plugins = load_plugins(extra_plugins)
+
+    @cached_property
+    def registry(self) -> Registry:
+        """Every component, collected from every loaded plugin."""
+        return collect(self.pm, self.plugins)
+
+    @property
+    def failed_plugins(self) -> list[PluginInfo]:
+        """Plugins that failed to load or to register (after the registry was collected)."""
+        self.registry  # noqa: B018 - collecting marks hook failures
+        return [p for p in self.plugins if p.status == "failed"]
+
+    def resolve(self, experiment: str, overrides: list[str] | None = None) -> dict:
+        """The validated config of an experiment with overrides applied."""
+        return config_mod.resolve(self.registry, experiment, overrides)
+
+    def load_data(self, config: dict, split: str, root: Path) -> Data:
+        """Load the config's data set split; offline or missing data is a clear error."""
+        from ganzoo.data import downloads_allowed
+
+        block = dict(config["dataset"])
+        factory = self.registry.get("datasets", block.pop("name")).obj
+        try:
+            data = factory(Path(root), split, downloads_allowed(), **block)
+        except GanzooError:
+            raise
+        except (OSError, RuntimeError) as exc:
+            raise DataError(
+                f"data set {config['dataset']['name']!r} is not under {root} and could not be downloaded "
+                f"({type(exc).__name__}); pass --data-root DIR or set GANZOO_DATA to a directory that holds it"
+            ) from None
+        if not isinstance(data, Data):
+            raise DataError(f"data set {config['dataset']['name']!r} returned {type(data).__name__}, not ganzoo.Data")
+        return data
+
+    def build(self, config: dict, spec: Any) -> Components:
+        """Build networks, loss and schedule for a data spec (on the CPU; the trainer moves them)."""
+        net = dict(config["network"])
+        G, D = self.registry.get("networks", net.pop("name")).obj(spec, **net)
+        loss_cfg = dict(config["loss"])
+        loss = self.registry.get("losses", loss_cfg.pop("name")).obj(**loss_cfg)
+        return Components(G, D, loss, None)
+
+    def make_schedule(self, config: dict, components: Components, spec: Any) -> Any:
+        """The schedule, built over networks already on their device."""
+        sched = dict(config["schedule"])
+        factory = self.registry.get("schedules", sched.pop("name")).obj
+        components.schedule = factory(components.generator, components.discriminator, components.loss, spec, **sched)
+        return components.schedule
+
+    def metric(self, name: str):
+        """A registered metric by name."""
+        return self.registry.get("metrics", name).obj

@@ -1,0 +1,199 @@
+"""The training loop: data -> schedule step -> logs / samples / checkpoints / evaluation."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganzoo.checkpoint import atomic_save
+from ganzoo.data import Batcher, user_cache_dir
+from ganzoo.engine import Components, Engine
+from ganzoo.metrics.base import EvalContext
+from ganzoo.samples import fixed_inputs, grid_columns, save_samples
+from ganzoo.spec import Data
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators."""
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    """Every RNG state the loop draws from, as tensors and plain data (weights_only-loadable)."""
+    import numpy as np
+
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": list(random.getstate()[1]) + [random.getstate()[2] if random.getstate()[2] is not None else -1],
+        "python_version": random.getstate()[0],
+        "numpy": torch.from_numpy(np_state[1].astype("int64")),
+        "numpy_pos": int(np_state[2]),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what rng_state() saved."""
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    py = state["python"]
+    gauss = None if py[-1] == -1 else py[-1]
+    random.setstate((state["python_version"], tuple(int(v) for v in py[:-1]), gauss))
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype("uint32"), state["numpy_pos"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Trainer:
+    """Trains one experiment into one run directory."""
+
+    def __init__(self, engine: Engine, config: dict, device: torch.device, run_dir: Path, data: Data,
+                 data_root: Path, eval_data: Data | None = None, progress: bool = True) -> None:
+        self.engine, self.config, self.device, self.run_dir = engine, config, device, Path(run_dir)
+        self.data, self.eval_data, self.data_root, self.show_progress = data, eval_data, data_root, progress
+        self.spec = data.spec
+        train = config["train"]
+        self.total_steps = train["steps"]
+        seed_everything(train["seed"])
+        self.components: Components = engine.build(config, self.spec)
+        self.generator = self.components.generator.to(device)
+        self.discriminator = self.components.discriminator.to(device)
+        self.schedule = engine.make_schedule(config, self.components, self.spec)
+        self.batcher = Batcher(data, train["batch_size"], train["seed"], device)
+        self.step = 0
+        self.images_per_step = train["batch_size"] * getattr(self.schedule, "batches_per_step", 1)
+        n, nrow = config["sample"]["n"], config["sample"]["nrow"]
+        z, labels = fixed_inputs(self.spec, self.generator.latent_dim, n, nrow, train["seed"])
+        self.fixed_z, self.fixed_labels = z.to(device), (labels.to(device) if labels is not None else None)
+        self.grid_nrow = grid_columns(self.spec, n, nrow)
+        self.last_eval: dict[str, Any] = {}
+
+    # --- paths -----------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Where checkpoints go."""
+        return self.run_dir / "checkpoints"
+
+    def log_event(self, event: dict) -> None:
+        """Append one JSON object to metrics.jsonl."""
+        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event) + "\n")
+
+    # --- sampling --------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None, batch: int = 500) -> torch.Tensor:
+        """Run the sampling generator (EMA when enabled) in eval mode, in batches, to the CPU."""
+        G = self.schedule.generator_for_sampling()
+        was_training = G.training
+        G.eval()
+        out = []
+        for i in range(0, len(z), batch):
+            lab = labels[i : i + batch].to(self.device) if labels is not None else None
+            out.append(G(z[i : i + batch].to(self.device), lab).float().cpu())
+        G.train(was_training)
+        return torch.cat(out)
+
+    def sample(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        """n fresh samples from the current generator (for metrics)."""
+        z = torch.randn(n, self.generator.latent_dim, device=self.device)
+        return self.generate(z, labels)
+
+    def write_samples(self, name: str) -> list[Path]:
+        """Save the fixed-noise samples as samples/<name>.*"""
+        x = self.generate(self.fixed_z, self.fixed_labels)
+        real = self.data.x[:2000] if self.spec.kind == "points" else None
+        return save_samples(x, self.spec, self.run_dir / "samples" / name, self.grid_nrow, real, f"step {self.step}")
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue this run exactly."""
+        return {
+            "format": 1,
+            "step": self.step,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "data": self.batcher.state_dict(),
+            "rng": rng_state(),
+            "config": self.config,
+            "spec": self.spec.to_dict(),
+            "eval": self.last_eval,
+        }
+
+    def save_checkpoint(self) -> Path:
+        """Write checkpoints/last.pt atomically."""
+        path = self.checkpoint_dir / "last.pt"
+        atomic_save(self.state_dict(), path)
+        return path
+
+    # --- evaluation ------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, Any]:
+        """Run the experiment's metrics; returns {metric: MetricResult.to_dict()}."""
+        names = self.config["eval"]["metrics"]
+        if not names:
+            return {}
+        real = self.eval_data if self.eval_data is not None else self.data
+        ctx = EvalContext(
+            spec=self.spec, real=real, sample=self.sample, n=self.config["eval"]["n"],
+            seed=self.config["train"]["seed"], device=self.device, dataset=self.config["dataset"],
+            cache_dir=user_cache_dir(), data_root=self.data_root,
+        )
+        results = {}
+        for name in names:
+            results[name] = self.engine.metric(name).fn(ctx).to_dict()
+        self.last_eval = results
+        flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
+        self.log_event({"event": "eval", "step": self.step, **flat})
+        self.engine.pm.hook.ganzoo_eval(run=self, step=self.step, results=flat)
+        return results
+
+    # --- the loop --------------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        """Train to the configured total steps; returns the final evaluation."""
+        from ganzoo.progress import TrainingProgress
+
+        train = self.config["train"]
+        self.engine.pm.hook.ganzoo_train_start(run=self)
+        pending: list[dict[str, torch.Tensor]] = []
+        window_start, window_steps = time.perf_counter(), 0
+        with TrainingProgress(self.total_steps, self.step, enabled=self.show_progress) as progress:
+            while self.step < self.total_steps:
+                pending.append(self.schedule.step(self.batcher.next))
+                self.step += 1
+                window_steps += 1
+                if self.step % train["log_every"] == 0 or self.step == self.total_steps:
+                    logs = {k: float(v) for k, v in zip(pending[0], torch.stack(
+                        [torch.stack([p[k].float() for p in pending]).mean() for k in pending[0]]).tolist())}
+                    elapsed = time.perf_counter() - window_start
+                    logs["images_per_s"] = window_steps * self.images_per_step / max(elapsed, 1e-9)
+                    self.log_event({"event": "train", "step": self.step, **logs})
+                    self.engine.pm.hook.ganzoo_step_end(run=self, step=self.step, logs=logs)
+                    progress.update(self.step, logs)
+                    pending, window_start, window_steps = [], time.perf_counter(), 0
+                if self.step % train["sample_every"] == 0:
+                    self.write_samples(f"step_{self.step:06d}")
+                every = self.config["eval"]["every"]
+                if every and self.step % every == 0 and self.step != self.total_steps:
+                    self.evaluate()
+                if self.step % train["checkpoint_every"] == 0 and self.step != self.total_steps:
+                    self.save_checkpoint()
+        self.write_samples("final")
+        results = self.evaluate()
+        self.save_checkpoint()
+        if results:
+            (self.run_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        self.engine.pm.hook.ganzoo_train_end(run=self)
+        return results

@@ -1,0 +1,108 @@
+"""Built-in plugin ``core``: the losses, the schedules, the modes metric and registry.yaml's experiments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganzoo import hookimpl
+from ganzoo.config import load_experiments_file
+from ganzoo.metrics.base import Metric
+
+
+def minimax():
+    """Saturating minimax loss (Goodfellow et al. 2014)."""
+    from ganzoo_plugins.losses import Minimax
+
+    return Minimax()
+
+
+def non_saturating():
+    """Non-saturating loss (Goodfellow et al. 2014)."""
+    from ganzoo_plugins.losses import NonSaturating
+
+    return NonSaturating()
+
+
+def least_squares():
+    """Least-squares loss (Mao et al. 2017)."""
+    from ganzoo_plugins.losses import LeastSquares
+
+    return LeastSquares()
+
+
+def hinge():
+    """Hinge loss (Lim & Ye 2017)."""
+    from ganzoo_plugins.losses import Hinge
+
+    return Hinge()
+
+
+def wgan_gp(gp_weight: float = 10.0):
+    """Wasserstein loss with gradient penalty (Gulrajani et al. 2017)."""
+    from ganzoo_plugins.losses import WassersteinGP
+
+    return WassersteinGP(gp_weight)
+
+
+def alternating(G, D, loss, spec, lr_g: float = 2e-4, lr_d: float = 2e-4, betas: tuple = (0.5, 0.999),
+                ema_decay: float = 0.0):
+    """One D update, then one G update."""
+    from ganzoo_plugins.schedule import AdversarialSchedule
+
+    return AdversarialSchedule(G, D, loss, spec, n_critic=1, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_decay=ema_decay)
+
+
+def n_critic(G, D, loss, spec, n_critic: int = 5, lr_g: float = 1e-4, lr_d: float = 1e-4,
+             betas: tuple = (0.0, 0.9), ema_decay: float = 0.0):
+    """k D updates per G update (WGAN-GP style)."""
+    from ganzoo_plugins.schedule import AdversarialSchedule
+
+    return AdversarialSchedule(G, D, loss, spec, n_critic=n_critic, lr_g=lr_g, lr_d=lr_d, betas=betas,
+                               ema_decay=ema_decay)
+
+
+def registry_file() -> Path:
+    """registry.yaml: beside this package in a wheel, at the checkout's root in a source tree."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "registry.yaml"
+    return packaged if packaged.is_file() else here.parent / "registry.yaml"
+
+
+@hookimpl
+def ganzoo_losses(register):
+    """The five standard adversarial losses."""
+    register("minimax", minimax, "saturating minimax game (Goodfellow et al. 2014)")
+    register("non-saturating", non_saturating, "non-saturating G loss (Goodfellow et al. 2014)")
+    register("least-squares", least_squares, "least-squares GAN (Mao et al. 2017)")
+    register("hinge", hinge, "hinge loss (Lim & Ye 2017)")
+    register("wgan-gp", wgan_gp, "Wasserstein + gradient penalty (Gulrajani et al. 2017)")
+
+
+@hookimpl
+def ganzoo_schedules(register):
+    """Alternating and n-critic schedules, with per-network learning rates and optional EMA."""
+    register("alternating", alternating, "1 D update : 1 G update, per-network lr, optional EMA of G")
+    register("n-critic", n_critic, "k D updates : 1 G update, per-network lr, optional EMA of G")
+
+
+def modes(ctx):
+    """PacGAN modes metric (imported lazily: torch stays out of `ganzoo list`)."""
+    from ganzoo.metrics.modes import modes_metric
+
+    return modes_metric(ctx)
+
+
+@hookimpl
+def ganzoo_metrics(register):
+    """The PacGAN modes metric for 2D mixtures."""
+    register("modes", Metric(modes, kinds=("points",), goals={"modes": "max", "high_quality": "max",
+                                                                      "reverse_kl": "min"}),
+             "modes covered, high-quality fraction, reverse KL (PacGAN protocol)")
+
+
+@hookimpl
+def ganzoo_experiments(register):
+    """The experiments named in registry.yaml."""
+    path = registry_file()
+    for name, entry in load_experiments_file(path).items():
+        register(str(name), entry, str(entry.get("description", "")))

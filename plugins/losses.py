@@ -1,0 +1,74 @@
+"""Adversarial losses, each computed from discriminator logits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class Minimax:
+    """The original saturating minimax game (Goodfellow et al. 2014): G minimizes log(1 - D(G(z)))."""
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """-log D(x) - log(1 - D(G(z)))."""
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """log(1 - D(G(z))) = -softplus(logit)."""
+        return -F.softplus(fake).mean()
+
+
+class NonSaturating(Minimax):
+    """The non-saturating generator loss of Goodfellow et al. 2014: G maximizes log D(G(z))."""
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """-log D(G(z))."""
+        return F.softplus(-fake).mean()
+
+
+class LeastSquares:
+    """Least-squares GAN (Mao et al. 2017), targets a=0, b=c=1."""
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """½(D(x) - 1)² + ½D(G(z))²."""
+        return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """½(D(G(z)) - 1)²."""
+        return 0.5 * (fake - 1).pow(2).mean()
+
+
+class Hinge:
+    """Hinge loss (Lim & Ye 2017; Miyato et al. 2018)."""
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """max(0, 1 - D(x)) + max(0, 1 + D(G(z)))."""
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """-D(G(z))."""
+        return -fake.mean()
+
+
+class WassersteinGP:
+    """Wasserstein loss with gradient penalty (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs")."""
+
+    def __init__(self, gp_weight: float = 10.0) -> None:
+        self.gp_weight = gp_weight
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """D(G(z)) - D(x)."""
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """-D(G(z))."""
+        return -fake.mean()
+
+    def penalty(self, D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                labels: torch.Tensor | None) -> torch.Tensor:
+        """λ(‖∇D(x̂)‖₂ - 1)² at random interpolates x̂ between real and fake samples."""
+        alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+        mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+        out = D(mixed, labels)
+        (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
+        return self.gp_weight * (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

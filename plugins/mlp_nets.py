@@ -1,0 +1,51 @@
+"""Multilayer-perceptron generator and discriminator (Goodfellow et al. 2014, "Generative Adversarial Nets")."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganzoo.spec import DataSpec
+
+
+class MLPGenerator(nn.Module):
+    """z -> [Linear -> ReLU] x depth -> Linear -> tanh for images (identity for points), reshaped to the sample."""
+
+    def __init__(self, spec: DataSpec, latent_dim: int, hidden: int, depth: int) -> None:
+        super().__init__()
+        self.latent_dim, self.shape = latent_dim, spec.shape
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU(inplace=True)]
+            width = hidden
+        layers.append(nn.Linear(width, math.prod(spec.shape)))
+        if spec.kind != "points":
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate samples; labels are ignored (unconditional)."""
+        return self.net(z).view(z.shape[0], *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x -> [Linear -> LeakyReLU(0.2) -> Dropout] x depth -> Linear(1)."""
+
+    def __init__(self, spec: DataSpec, hidden: int, depth: int, dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = math.prod(spec.shape)
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2, inplace=True)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = hidden
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """One logit per sample; labels are ignored (unconditional)."""
+        return self.net(x.flatten(1)).squeeze(1)

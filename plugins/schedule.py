@@ -1,0 +1,80 @@
+"""The adversarial training schedule: k discriminator updates per generator update, optional EMA of G."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from ganzoo.spec import DataSpec
+
+Batch = tuple[torch.Tensor, "torch.Tensor | None"]
+
+
+class AdversarialSchedule:
+    """One iteration = ``n_critic`` D updates then one G update, each network with its own Adam.
+
+    Separate learning rates give the two time-scale update rule (Heusel et al. 2017); ``ema_decay``
+    > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019).
+    The last D update's fake batch is reused for the G update, as in the DCGAN reference loop.
+    """
+
+    def __init__(self, G: torch.nn.Module, D: torch.nn.Module, loss: Any, spec: DataSpec, *, n_critic: int,
+                 lr_g: float, lr_d: float, betas: tuple[float, float], ema_decay: float) -> None:
+        if n_critic < 1:
+            raise ValueError("n_critic must be at least 1")
+        self.G, self.D, self.loss, self.spec, self.n_critic = G, D, loss, spec, n_critic
+        self.batches_per_step = n_critic
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=tuple(betas))
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas))
+        self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+                    if ema_decay > 0 else None)
+        self._penalty = getattr(loss, "penalty", None)
+        self._regularization = getattr(G, "regularization", None)
+
+    def _noise(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        return torch.randn(n, self.G.latent_dim, device=like.device)
+
+    def step(self, next_batch: Callable[[], Batch]) -> dict[str, torch.Tensor]:
+        """One training iteration; returns detached loss tensors (no host synchronization)."""
+        for i in range(self.n_critic):
+            real, labels = next_batch()
+            last = i == self.n_critic - 1
+            z = self._noise(real.shape[0], real)
+            if last:
+                fake = self.G(z, labels)
+            else:
+                with torch.no_grad():
+                    fake = self.G(z, labels)
+            d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake.detach(), labels))
+            total = d_loss + self._penalty(self.D, real, fake, labels) if self._penalty else d_loss
+            self.opt_d.zero_grad(set_to_none=True)
+            total.backward()
+            self.opt_d.step()
+        g_loss = self.loss.g_loss(self.D(fake, labels))
+        total_g = g_loss + self._regularization() if self._regularization else g_loss
+        self.opt_g.zero_grad(set_to_none=True)
+        total_g.backward()
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.G)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    def generator_for_sampling(self) -> torch.nn.Module:
+        """The EMA generator when enabled, else G itself."""
+        return self.ema.module if self.ema is not None else self.G
+
+    def state_dict(self) -> dict:
+        """Optimizers and EMA."""
+        state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what state_dict() saved."""
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
