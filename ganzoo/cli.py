@@ -1,49 +1,31 @@
-"""The command line: parses, calls the library, prints. Bad input exits 2 with one line."""
+"""The command line: parses, calls the library, prints. Bad input exits 2 with one line.
+
+Each subcommand is a module under ``ganzoo.commands`` with ``add_parser(subparsers)``, which
+sets the handler (``parser.set_defaults(handler=...)``); modules must not import torch at the
+top, so ``ganzoo --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from typing import Callable
 
 from ganzoo import __version__
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-
-
-def command(name: str):
-    """Register a subcommand handler."""
-    def wrap(fn):
-        COMMANDS[name] = fn
-        return fn
-    return wrap
+COMMAND_MODULES = [
+    "ganzoo.commands.run",
+    "ganzoo.commands.listing",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+    """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="ganzoo", description="A plugin-based, modular GAN zoo.")
     parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    run = sub.add_parser("run", help="train an experiment")
-    run.add_argument("experiment", help="experiment name from 'ganzoo list'")
-    run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
-    run.add_argument("--steps", type=int, help="total training iterations (train.steps)")
-    run.add_argument("--seed", type=int, help="random seed (train.seed)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config value, e.g. --set loss.name=hinge (repeatable)")
-    run.add_argument("--data-root", help="data directory (default: $GANZOO_DATA, else the user cache)")
-    run.add_argument("--out", help="run directory (default: runs/<experiment>-<timestamp>)")
-    run.add_argument("--no-progress", action="store_true", help="no live progress bar")
-
-    ls = sub.add_parser("list", help="list experiments or components")
-    ls.add_argument("kind", nargs="?", default="experiments",
-                    help="experiments (default), networks, losses, datasets, schedules or metrics")
-    ls.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. 'dcgan*'")
-
-    show = sub.add_parser("show", help="print an experiment's resolved config as YAML")
-    show.add_argument("experiment")
-    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 
@@ -57,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from ganzoo import commands  # noqa: F401 - registers the handlers
-
-        return COMMANDS[args.command](args)
+        return args.handler(args)
     except GanzooError as exc:
         print(f"ganzoo: error: {exc}", file=sys.stderr)
         return exc.exit_code

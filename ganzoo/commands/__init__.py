@@ -1,0 +1,1 @@
+"""CLI subcommands, one module each, plus the helpers they share."""

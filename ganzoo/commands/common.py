@@ -1,0 +1,37 @@
+"""What several subcommands share: consoles, loading the engine, run overrides."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from ganzoo.engine import Engine
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def load_engine() -> Engine:
+    """Load plugins and report (one line each) the ones that failed."""
+    engine = Engine()
+    for info in engine.failed_plugins:
+        err.print(f"[yellow]warning:[/] plugin {info.name} ({info.distribution}) failed and was skipped: "
+                  f"{info.error} (see 'ganzoo plugins'; remove with '{info.uninstall_hint}')", highlight=False)
+    return engine
+
+
+def add_override_argument(parser: argparse.ArgumentParser) -> None:
+    """The repeatable --set KEY=VALUE option."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set loss.name=hinge (repeatable)")
+
+
+def run_overrides(args: argparse.Namespace) -> list[str]:
+    """--set values plus the shortcuts --steps and --seed."""
+    overrides = list(args.overrides)
+    if getattr(args, "steps", None) is not None:
+        overrides.append(f"train.steps={args.steps}")
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"train.seed={args.seed}")
+    return overrides

@@ -1,0 +1,42 @@
+"""Reading finished (or interrupted) runs back: config, data spec and the sampling generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ganzoo.checkpoint import load_checkpoint
+from ganzoo.engine import Engine
+from ganzoo.errors import RunDirError
+from ganzoo.spec import DataSpec
+
+
+@dataclass
+class LoadedRun:
+    """A run's generator (EMA weights when the run kept them), config and data spec."""
+
+    run_dir: Path
+    generator: torch.nn.Module
+    config: dict
+    spec: DataSpec
+    step: int
+
+
+def load_run(run_dir: str | Path, device: torch.device, engine: Engine | None = None,
+             checkpoint: str = "last.pt") -> LoadedRun:
+    """Rebuild a run's generator from its checkpoint on any device, in eval mode."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} is not a run directory; pass the directory 'ganzoo run' printed")
+    state = load_checkpoint(run_dir / "checkpoints" / checkpoint, map_location="cpu")
+    engine = engine or Engine()
+    config, spec = state["config"], DataSpec.from_dict(state["spec"])
+    generator = engine.build(config, spec).generator
+    weights = state["generator"]
+    ema = state.get("schedule", {}).get("ema")
+    if ema is not None:
+        weights = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
+    generator.load_state_dict(weights)
+    return LoadedRun(run_dir, generator.to(device).eval(), config, spec, int(state["step"]))
