@@ -92,13 +92,17 @@ REQUIRED_BUILTINS = {"core"}  # the default losses and schedules live here
 
 
 def _discover() -> list[tuple[str, str, str, object]]:
-    """(plugin name, distribution, version, entry point) for every entry point in the group."""
+    """(plugin name, distribution, version, entry point) for every entry point in the group.
+
+    Built-ins come first, so a third-party plugin that reuses a built-in name is the one
+    reported as clashing, whatever order the environment lists distributions in.
+    """
     found = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist is not None else "unknown"
         version = ep.dist.version if ep.dist is not None else "unknown"
         found.append((ep.name, dist, version, ep))
-    return found
+    return sorted(found, key=lambda item: item[1].lower() != BUILTIN_DISTRIBUTION)
 
 
 def load_plugins(extra: list[object] | None = None) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
@@ -132,12 +136,14 @@ def load_plugins(extra: list[object] | None = None) -> tuple[pluggy.PluginManage
         try:
             module = ep.load()
             pm.register(module, name=f"{dist}:{name}")
-        except Exception as exc:  # a broken plugin must not take ganzoo down
+        except (Exception, SystemExit) as exc:  # a broken plugin must not take ganzoo down
             _fail(info, exc)
             continue
         info.module = module
         info.hooks = _hook_names(pm, module)
     for obj in extra or []:
+        if pm.is_registered(obj):  # already loaded through its entry point
+            continue
         name = getattr(obj, "__name__", type(obj).__name__)
         info = PluginInfo(name, getattr(obj, "__distribution__", name), "local", "local")
         pm.register(obj, name=f"local:{name}")

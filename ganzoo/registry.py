@@ -97,11 +97,12 @@ class Registry:
         """Components of one kind, filtered and ordered like names()."""
         return [self._items[kind][n] for n in self.names(kind, pattern)]
 
-    def by_plugin(self, plugin: str) -> dict[str, list[str]]:
-        """What one plugin registered, per kind."""
+    def by_plugin(self, plugin: str, distribution: str | None = None) -> dict[str, list[str]]:
+        """What one plugin (of one distribution, if given) registered, per kind."""
         out: dict[str, list[str]] = {}
         for kind, table in self._items.items():
-            mine = sorted(c.name for c in table.values() if c.plugin == plugin)
+            mine = sorted(c.name for c in table.values()
+                          if c.plugin == plugin and distribution in (None, c.distribution))
             if mine:
                 out[kind] = mine
         return out
