@@ -1,0 +1,60 @@
+"""Built-in plugin ``vgan``: the video GAN of Vondrick, Pirsiavash & Torralba 2016, and the video metrics."""
+
+from __future__ import annotations
+
+from ganzoo import hookimpl
+from ganzoo.metrics.base import Metric
+from ganzoo.spec import DataSpec
+
+
+def build_vgan(spec, latent_dim: int = 100, width: int = 64, d_width: int = 64, mask_l1: float = 0.1):
+    """Two-stream VGAN generator and 3D-conv discriminator sized from the DataSpec.
+
+    width/d_width are the channels of G's last and D's first layer (64 in the paper; they double
+    per layer); mask_l1 weighs the mask sparsity term λ‖m‖₁ added to G's loss.
+    """
+    from ganzoo_plugins.vgan_nets import VGANDiscriminator, VGANGenerator
+
+    return VGANGenerator(spec, latent_dim, width, mask_l1), VGANDiscriminator(spec, d_width)
+
+
+build_vgan.example_specs = [DataSpec((1, 4, 8, 8)), DataSpec((3, 8, 16, 16))]
+build_vgan.tiny_params = {"latent_dim": 8, "width": 4, "d_width": 4}
+
+
+@hookimpl
+def ganzoo_networks(register):
+    """The VGAN family."""
+    register("vgan", build_vgan, "two-stream video GAN with 3D convolutions (Vondrick et al. 2016)")
+
+
+def frechet_frames(ctx):
+    """Per-frame Fréchet distance (lazy import keeps torch out of `ganzoo list`)."""
+    from ganzoo.metrics.video import frechet_frames_metric
+
+    return frechet_frames_metric(ctx)
+
+
+def digit_consistency(ctx):
+    """Digit-identity consistency across frames, generated vs real."""
+    from ganzoo.metrics.video import digit_consistency_metric
+
+    return digit_consistency_metric(ctx)
+
+
+def motion(ctx):
+    """Mean absolute frame-to-frame difference, generated vs real."""
+    from ganzoo.metrics.video import motion_metric
+
+    return motion_metric(ctx)
+
+
+@hookimpl
+def ganzoo_metrics(register):
+    """Video metrics: per-frame Fréchet distance, digit-identity consistency, motion statistic."""
+    register("frechet-frames", Metric(frechet_frames, kinds=("video",), goals={"fd": "min"}),
+             "Fréchet distance of per-frame evaluator features, generated vs real frames")
+    register("digit-consistency", Metric(digit_consistency, kinds=("video",), goals={"fake": "max"}),
+             "share of clips whose predicted digit stays the same in every frame (real clips: the ceiling)")
+    register("motion", Metric(motion, kinds=("video",), goals={"gap": "min"}),
+             "mean absolute frame-to-frame difference, generated vs real")

@@ -1,0 +1,118 @@
+"""VGAN networks (Vondrick, Pirsiavash & Torralba 2016, "Generating Videos with Scene Dynamics").
+
+The generator has two streams fed by the same noise: a 3D transposed-convolution foreground
+stream that produces a video f(z) and a sigmoid mask m(z), and a 2D transposed-convolution
+background stream that produces one static frame b(z). The clip is
+``m ⊙ f + (1 − m) ⊙ b`` with b replicated over time. The discriminator is a 3D-convolution
+network. Layers are 4x4x4 kernels with stride 2 (batch norm + ReLU in G, batch norm +
+LeakyReLU(0.2) in D); the paper's 64x64, 32-frame clips start from a 2x4x4 volume, and every
+other size is sized the same way from the DataSpec.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganzoo.errors import ConfigError
+from ganzoo.spec import DataSpec
+
+#: Spatial side of the smallest feature volume, as in the paper (4x4).
+BASE_SIZE = 4
+#: Frame sizes offered in error messages.
+SIZES_SHOWN = (8, 16, 32, 64, 128)
+
+
+def upsampling_layers(spec: DataSpec) -> int:
+    """Stride-2 layers needed to grow 4x4 to the frame size; a clear error for sizes VGAN cannot make."""
+    if spec.kind != "video":
+        raise ConfigError(f"vgan makes video (C, T, H, W); this data set has {spec.kind} samples of shape "
+                          f"{tuple(spec.shape)}")
+    _, frames, height, width = spec.shape
+    sizes = ", ".join(str(s) for s in SIZES_SHOWN)
+    k = round(math.log2(height / BASE_SIZE)) if height >= BASE_SIZE else 0
+    if height != width or k < 1 or height != BASE_SIZE * 2**k:
+        raise ConfigError(f"vgan cannot make {height}x{width} frames: frames must be square with side 4·2^k "
+                          f"({sizes}, ...); set dataset.frame_size to one of these")
+    if frames % 2**k:
+        ok = ", ".join(str(2**k * i) for i in range(1, 5))
+        raise ConfigError(f"vgan cannot make {frames}-frame clips at {height}x{width}: the frame count must be "
+                          f"a multiple of {2**k} ({ok}, ...); set dataset.frames to one of these")
+    return k
+
+
+def _up3d(c_in: int, c_out: int) -> nn.ConvTranspose3d:
+    return nn.ConvTranspose3d(c_in, c_out, 4, stride=2, padding=1, bias=False)
+
+
+def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
+    return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
+
+
+class VGANGenerator(nn.Module):
+    """Two-stream generator: z -> mask ⊙ foreground video + (1 − mask) ⊙ static background."""
+
+    def __init__(self, spec: DataSpec, latent_dim: int, width: int, mask_l1: float) -> None:
+        super().__init__()
+        k = upsampling_layers(spec)
+        channels, frames = spec.shape[0], spec.shape[1]
+        self.latent_dim, self.mask_l1 = latent_dim, mask_l1
+        widths = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64 for 64x64
+        t0 = frames // 2**k
+        fg: list[nn.Module] = [nn.ConvTranspose3d(latent_dim, widths[0], (t0, BASE_SIZE, BASE_SIZE), bias=False),
+                               nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True)]
+        bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
+                               nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
+        for c_in, c_out in zip(widths, widths[1:]):
+            fg += [_up3d(c_in, c_out), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
+            bg += [_up2d(c_in, c_out), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        self.foreground = nn.Sequential(*fg)
+        self.background = nn.Sequential(*bg)
+        self.video_head = nn.Sequential(_up3d(widths[-1], channels), nn.Tanh())
+        self.mask_head = nn.Sequential(_up3d(widths[-1], 1), nn.Sigmoid())
+        self.background_head = nn.Sequential(_up2d(widths[-1], channels), nn.Tanh())
+        self.last_mask: torch.Tensor | None = None
+
+    def streams(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Foreground video (N, C, T, H, W), mask (N, 1, T, H, W) and background frame (N, C, H, W)."""
+        features = self.foreground(z.view(z.shape[0], -1, 1, 1, 1))
+        background = self.background_head(self.background(z.view(z.shape[0], -1, 1, 1)))
+        return self.video_head(features), self.mask_head(features), background
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate clips; labels are ignored (unconditional). Keeps the mask for regularization()."""
+        foreground, mask, background = self.streams(z)
+        self.last_mask = mask
+        return mask * foreground + (1 - mask) * background.unsqueeze(2)
+
+    def regularization(self) -> torch.Tensor:
+        """The paper's λ‖m‖₁ mask sparsity term on the last forward pass, averaged over the mask's elements."""
+        if self.last_mask is None:
+            raise RuntimeError("regularization() needs a forward pass first")
+        return self.mask_l1 * self.last_mask.abs().mean()
+
+
+class VGANDiscriminator(nn.Module):
+    """3D-convolution discriminator: stride-2 4x4x4 convolutions down to (T/2^k)x4x4, then one logit."""
+
+    def __init__(self, spec: DataSpec, width: int) -> None:
+        super().__init__()
+        k = upsampling_layers(spec)
+        channels, frames = spec.shape[0], spec.shape[1]
+        layers: list[nn.Module] = []
+        c_in = channels
+        for i in range(k):
+            c_out = width * 2**i
+            layers.append(nn.Conv3d(c_in, c_out, 4, stride=2, padding=1, bias=False))
+            if i > 0:  # no batch norm on the input layer, as in DCGAN and the paper
+                layers.append(nn.BatchNorm3d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            c_in = c_out
+        layers.append(nn.Conv3d(c_in, 1, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """One logit per clip; labels are ignored (unconditional)."""
+        return self.net(x).flatten()
