@@ -16,6 +16,7 @@ from ganzoo import __version__
 COMMAND_MODULES = [
     "ganzoo.commands.run",
     "ganzoo.commands.listing",
+    "ganzoo.commands.plugins",
 ]
 
 
@@ -29,12 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse argv; a subcommand with a ``passthrough`` default gets the arguments after '--' there."""
+    if "--" in argv:
+        cut = argv.index("--")
+        args = parser.parse_args(argv[:cut])
+        if getattr(args, "passthrough", None) is not None:
+            args.passthrough = argv[cut + 1:]
+            return args
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ganzoo`` console script."""
     from ganzoo.errors import GanzooError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, sys.argv[1:] if argv is None else list(argv))
     if args.command is None:
         parser.print_help()
         return 0

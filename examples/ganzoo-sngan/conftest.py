@@ -1,0 +1,3 @@
+"""Load ganzoo's test kit (fixtures and the conformance suite)."""
+
+pytest_plugins = ["ganzoo.testing"]
