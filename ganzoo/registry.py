@@ -19,6 +19,8 @@ from ganzoo.plugins import PluginInfo, strict_mode
 HANDED_ARGS = {"networks": 1, "losses": 0, "datasets": 3, "schedules": 4}
 KINDS = ("networks", "losses", "datasets", "schedules", "metrics", "experiments")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SINGULAR = {"networks": "network", "losses": "loss", "datasets": "dataset", "schedules": "schedule",
+            "metrics": "metric", "experiments": "experiment"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Registry:
         other = table.get(component.name)
         if other is not None:
             raise PluginError(
-                f"{component.kind[:-1]} {component.name!r} is registered by both {other.plugin} "
+                f"{SINGULAR[component.kind]} {component.name!r} is registered by both {other.plugin} "
                 f"({other.distribution}) and {component.plugin} ({component.distribution}); "
                 f"uninstall or disable one of them (GANZOO_DISABLE_PLUGINS)"
             )
@@ -82,7 +84,7 @@ class Registry:
             known = list(self._items[kind])
             close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}? " if close else ""
-            what = "experiment" if kind == "experiments" else kind[:-1]
+            what = SINGULAR[kind]
             raise UnknownNameError(
                 f"unknown {what} {name!r}; {hint}see 'ganzoo list {kind}' (and 'ganzoo plugins')"
             ) from None
@@ -122,8 +124,8 @@ def _validate(kind: str, name: Any, obj: Any, where: str) -> dict[str, Any]:
             raise TypeError(f"{where}: metric {name!r} must be a ganzoo.metrics.Metric, got {type(obj).__name__}")
         return config_params(obj.fn, 1, f"{where}: metric {name!r}")
     if not callable(obj):
-        raise TypeError(f"{where}: {kind[:-1]} {name!r} must be callable, got {type(obj).__name__}")
-    return config_params(obj, HANDED_ARGS[kind], f"{where}: {kind[:-1]} {name!r}")
+        raise TypeError(f"{where}: {SINGULAR[kind]} {name!r} must be callable, got {type(obj).__name__}")
+    return config_params(obj, HANDED_ARGS[kind], f"{where}: {SINGULAR[kind]} {name!r}")
 
 
 def collect(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Registry:
@@ -136,7 +138,7 @@ def collect(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Registry:
     by_name = {f"{i.distribution}:{i.name}" if i.source != "local" else f"local:{i.name}": i for i in infos}
     for kind in KINDS:
         caller = getattr(pm.hook, f"ganzoo_{kind}")
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
             label = pm.get_name(impl.plugin) or repr(impl.plugin)
             info = by_name.get(label)
             if info is not None and info.status != "loaded":
