@@ -26,7 +26,6 @@ class InstallError(GanzooError):
     """A requirement that cannot be installed or uninstalled, or an installer that failed."""
 
 
-PROTECTED = {"ganzoo", "torch", "pluggy"}  # removing these would break ganzoo itself
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,19 @@ def check_uninstall_name(text: str) -> str:
         canonical = canonicalize_name(Requirement(name).name)
     except InvalidRequirement:
         raise InstallError(f"{text!r}: uninstall takes distribution names, not paths or URLs") from None
-    if canonical in PROTECTED:
+    if canonical in ganzoo_requirements():
         raise InstallError(f"refusing to uninstall {canonical!r}: ganzoo needs it to run")
     return name
+
+
+def ganzoo_requirements() -> set[str]:
+    """ganzoo and the distributions it requires (extras aside): never uninstalled through ganzoo."""
+    needed = {"ganzoo"}
+    for text in distribution("ganzoo").requires or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            needed.add(canonicalize_name(requirement.name))
+    return needed
 
 
 def installed_version(name: str) -> str | None:

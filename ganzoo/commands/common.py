@@ -28,8 +28,10 @@ def add_override_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run_overrides(args: argparse.Namespace) -> list[str]:
-    """--set values plus the shortcuts --steps and --seed."""
+    """--set values plus the shortcuts --steps, --seed and --tensorboard."""
     overrides = list(args.overrides)
+    if getattr(args, "tensorboard", False):
+        overrides.append("logging.tensorboard=true")
     if getattr(args, "steps", None) is not None:
         overrides.append(f"train.steps={args.steps}")
     if getattr(args, "seed", None) is not None:

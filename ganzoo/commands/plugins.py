@@ -149,12 +149,12 @@ def uninstall_command(args: argparse.Namespace) -> int:
     missing = [n for n in names if installer.installed_version(n) is None]
     if missing:
         raise GanzooError(f"not installed: {', '.join(missing)} (see 'ganzoo plugins')")
+    if not args.yes and not sys.stdin.isatty():
+        raise GanzooError("not removing anything without confirmation; pass -y to uninstall non-interactively")
     for name in names:
         plugins = ", ".join(_provides(name)) or "no ganzoo plugins"
         err.print(f"{name} {installer.installed_version(name)} ({plugins})", highlight=False)
     if not args.yes:
-        if not sys.stdin.isatty():
-            raise GanzooError("not removing anything without confirmation; pass -y to uninstall non-interactively")
         from rich.prompt import Confirm
 
         if not Confirm.ask(f"uninstall {', '.join(names)}?", console=err, default=False):
