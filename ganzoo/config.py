@@ -45,6 +45,10 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "logging": {
         "tensorboard": ((bool,), False),
     },
+    "guard": {
+        "rollbacks": ((int,), 0),
+        "lr_factor": ((float,), 0.5),
+    },
 }
 TOP_LEVEL = {"description", *COMPONENTS, *SECTIONS}
 POSITIVE = {"train.steps", "train.batch_size", "train.log_every", "train.sample_every", "train.checkpoint_every",
@@ -59,7 +63,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ConfigError(f"bad --set {text!r}: use --set key.path=value (e.g. --set train.steps=500)")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise ConfigError(f"bad --set {text!r}: the value is not valid YAML ({_first_line(exc)})") from None
     return key.split("."), value
 
@@ -74,6 +78,8 @@ def load_yaml_file(path: Path) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8 YAML") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -81,6 +87,8 @@ def load_yaml_file(path: Path) -> Any:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or _first_line(exc)
         raise ConfigError(f"{where}: malformed YAML: {problem}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{path}: malformed YAML: {_first_line(exc)}") from None
 
 
 def load_experiments_file(path: Path) -> dict[str, dict]:
@@ -176,7 +184,12 @@ def _resolve_component(block: Any, key: str, registry: Registry, experiment: str
 
 def resolve(registry: Registry, experiment: str, overrides: list[str] | None = None) -> dict:
     """One plain, validated config for an experiment, with overrides applied."""
-    raw = copy.deepcopy(registry.get("experiments", experiment).obj)
+    return resolve_entry(registry, experiment, registry.get("experiments", experiment).obj, overrides)
+
+
+def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: list[str] | None = None) -> dict:
+    """One plain, validated config from an experiment entry (registry, file or saved run), with overrides."""
+    raw = copy.deepcopy(entry)
     for text in overrides or []:
         keys, value = parse_override(text)
         if keys[0] not in TOP_LEVEL:
@@ -202,8 +215,34 @@ def resolve(registry: Registry, experiment: str, overrides: list[str] | None = N
             if f"{section}.{k}" in POSITIVE and value <= 0:
                 raise ConfigError(f"{section}.{k} must be positive, got {value}")
             config[section][k] = value
+    _check_guard(config["guard"])
     _check_metrics(config, registry)
+    _check_plain(config, experiment)
     return config
+
+
+def _check_guard(guard: dict) -> None:
+    if guard["rollbacks"] < 0:
+        raise ConfigError(f"guard.rollbacks must be 0 or more, got {guard['rollbacks']}")
+    if not 0 < guard["lr_factor"] < 1:
+        raise ConfigError(f"guard.lr_factor must lie strictly between 0 and 1, got {guard['lr_factor']}")
+
+
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Configs hold only YAML's plain types, so checkpoints load with weights_only=True."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"{where}: key {k!r} must be a string")
+            _check_plain(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]")
+    elif not isinstance(value, PLAIN):
+        raise ConfigError(f"{where}: {type(value).__name__} values are not allowed; use a string, number, bool or list")
 
 
 def _check_metrics(config: dict, registry: Registry) -> None:

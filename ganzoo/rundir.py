@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 from pathlib import Path
 
+from ganzoo.checkpoint import atomic_write_bytes
 from ganzoo.config import to_yaml
 from ganzoo.errors import RunDirError
 
@@ -41,6 +44,47 @@ def create_run_dir(path: Path, config: dict) -> None:
     try:
         (path / "samples").mkdir(parents=True, exist_ok=True)
         (path / "checkpoints").mkdir(exist_ok=True)
-        (path / "config.yaml").write_text(text, encoding="utf-8")
     except OSError as exc:
         raise RunDirError(f"cannot write run directory {path}: {exc.strerror or exc}; choose another --out") from None
+    write_config(path, config, text)
+
+
+def write_config(path: Path, config: dict, text: str | None = None) -> None:
+    """(Re)write the run's config.yaml atomically."""
+    atomic_write_bytes((text if text is not None else to_yaml(config)).encode("utf-8"), Path(path) / "config.yaml")
+
+
+def has_checkpoint(path: Path) -> bool:
+    """True when the run directory holds at least one checkpoint file."""
+    folder = Path(path) / "checkpoints"
+    return folder.is_dir() and any(p.suffix == ".pt" for p in folder.iterdir())
+
+
+def remove_unstarted(path: Path) -> None:
+    """Remove a run directory this command created that never reached a checkpoint."""
+    if Path(path).is_dir() and not has_checkpoint(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def truncate_log(path: Path, step: int) -> int:
+    """Drop metrics.jsonl events past ``step`` and any torn line, so the log continues as one run.
+
+    Returns how many lines were dropped.
+    """
+    log = Path(path) / "metrics.jsonl"
+    if not log.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in log.read_bytes().decode("utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            dropped += 1
+            continue
+        if isinstance(event, dict) and isinstance(event.get("step"), int) and event["step"] > step:
+            dropped += 1
+            continue
+        kept.append(line + "\n")
+    if dropped:
+        atomic_write_bytes("".join(kept).encode("utf-8"), log)
+    return dropped

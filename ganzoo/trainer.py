@@ -6,16 +6,24 @@ import json
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
-from ganzoo.checkpoint import atomic_save
+from ganzoo.best import BestTracker
+from ganzoo.checkpoint import atomic_save, drop_after, load_checkpoint, save_step
 from ganzoo.data import Batcher, user_cache_dir
 from ganzoo.engine import Components, Engine
+from ganzoo.errors import CheckpointError
+from ganzoo.guard import DivergedError, first_nonfinite, lowered_learning_rates, nonfinite_parameter
 from ganzoo.metrics.base import EvalContext
 from ganzoo.samples import fixed_inputs, grid_columns, save_samples
+from ganzoo.rundir import truncate_log, write_config
 from ganzoo.spec import Data
+
+#: What a checkpoint must hold to resume a run.
+RESUME_KEYS = ("step", "generator", "discriminator", "schedule", "data", "rng", "config", "spec", "eval", "pending",
+               "best", "guard")
 
 
 def seed_everything(seed: int) -> None:
@@ -80,6 +88,11 @@ class Trainer:
         self.fixed_z, self.fixed_labels = z.to(device), (labels.to(device) if labels is not None else None)
         self.grid_nrow = grid_columns(self.spec, n, nrow)
         self.last_eval: dict[str, Any] = {}
+        self.pending: list[dict[str, torch.Tensor]] = []
+        self.best: BestTracker | None = None
+        self.rollbacks = 0
+        self.stopped_by: int | None = None
+        self._saved_step: int | None = None
 
     # --- paths -----------------------------------------------------------------------------
     @property
@@ -120,6 +133,7 @@ class Trainer:
     # --- checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict:
         """Everything needed to continue this run exactly."""
+        pending = {k: torch.stack([p[k] for p in self.pending]).detach().cpu() for k in self.pending[0]} if self.pending else {}
         return {
             "format": 1,
             "step": self.step,
@@ -131,13 +145,85 @@ class Trainer:
             "config": self.config,
             "spec": self.spec.to_dict(),
             "eval": self.last_eval,
+            "pending": pending,
+            "best": self.best.state_dict() if self.best is not None else {},
+            "guard": {"rollbacks": self.rollbacks},
         }
 
-    def save_checkpoint(self) -> Path:
-        """Write checkpoints/last.pt atomically."""
-        path = self.checkpoint_dir / "last.pt"
-        atomic_save(self.state_dict(), path)
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a checkpoint: weights, schedule, data position, logs in flight, best, then RNG."""
+        missing = [k for k in RESUME_KEYS if k not in state]
+        if missing:
+            raise CheckpointError(f"the checkpoint lacks {', '.join(missing)}: it cannot resume a run")
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.schedule.load_state_dict(state["schedule"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"the checkpoint does not fit the networks this config builds ({reason}); "
+                                  "undo the --set that changed them") from None
+        self.batcher.load_state_dict(state["data"])
+        self.step = int(state["step"])
+        pending = state["pending"]
+        count = len(next(iter(pending.values()))) if pending else 0
+        self.pending = [{k: v[i].to(self.device) for k, v in pending.items()} for i in range(count)]
+        if self.best is not None:
+            self.best.load_state_dict(state["best"])
+        self.rollbacks = int(state["guard"]["rollbacks"])
+        self.last_eval = state["eval"]
+        set_rng_state(state["rng"])
+        self._saved_step = self.step
+
+    def save_checkpoint(self, force: bool = False) -> Path:
+        """Write checkpoints/step_<step>.pt and last.pt atomically (once per step unless forced), keeping keep_last."""
+        path = self.checkpoint_dir / f"step_{self.step:06d}.pt"
+        if force or self._saved_step != self.step:
+            path = save_step(self.state_dict(), self.checkpoint_dir, self.step, self.config["train"]["keep_last"])
+            self._saved_step = self.step
         return path
+
+    # --- divergence guard ------------------------------------------------------------------
+    def _problem(self) -> tuple[int, str] | None:
+        """The first non-finite loss in flight, else the first non-finite weight, else None."""
+        if self.pending:
+            losses = {k: torch.stack([p[k].float() for p in self.pending]) for k in self.pending[0]}
+            found = first_nonfinite(losses, self.step - len(self.pending) + 1)
+            if found is not None:
+                return found[0], f"loss {found[1]}"
+        name = nonfinite_parameter({"generator": self.generator, "discriminator": self.discriminator})
+        return (self.step, f"weight {name}") if name else None
+
+    def _guard(self) -> bool:
+        """Check health; True after a rollback (the loop continues from the restored step), raise to stop."""
+        problem = self._problem()
+        if problem is None:
+            return False
+        step, what = problem
+        last = self.checkpoint_dir / "last.pt"
+        if self.rollbacks < self.config["guard"]["rollbacks"] and last.is_file():
+            self._roll_back(load_checkpoint(last), step, what)
+            return True
+        kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
+        raise DivergedError(
+            f"training diverged at step {step}: {what} is not finite; {kept}; lower the learning rate and resume "
+            f"(ganzoo run --resume {self.run_dir} --set schedule.lr_g=...) or set guard.rollbacks"
+        )
+
+    def _roll_back(self, state: dict, step: int, what: str) -> None:
+        """Return to a good checkpoint with every schedule learning rate lowered by guard.lr_factor."""
+        lowered = lowered_learning_rates(self.config["schedule"], self.config["guard"]["lr_factor"])
+        changes = {f"schedule.{k}": [self.config["schedule"][k], v] for k, v in lowered.items()}
+        self.config["schedule"].update(lowered)
+        self.schedule = self.engine.make_schedule(self.config, self.components, self.spec)
+        used = self.rollbacks + 1
+        self.load_state_dict(state)
+        self.rollbacks = used
+        truncate_log(self.run_dir, self.step)
+        drop_after(self.checkpoint_dir, self.step)
+        self.log_event({"event": "rollback", "step": self.step, "diverged_at": step, "cause": what, "changes": changes})
+        write_config(self.run_dir, self.config)
+        self.save_checkpoint(force=True)
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self) -> dict[str, Any]:
@@ -161,39 +247,65 @@ class Trainer:
         return results
 
     # --- the loop --------------------------------------------------------------------------
-    def train(self) -> dict[str, Any]:
-        """Train to the configured total steps; returns the final evaluation."""
+    def _flush_logs(self, window_steps: int, elapsed: float) -> dict[str, float]:
+        """Average the losses in flight into one 'train' event."""
+        logs = {k: float(v) for k, v in zip(self.pending[0], torch.stack(
+            [torch.stack([p[k].float() for p in self.pending]).mean() for k in self.pending[0]]).tolist())}
+        logs["images_per_s"] = window_steps * self.images_per_step / max(elapsed, 1e-9)
+        self.log_event({"event": "train", "step": self.step, **logs})
+        self.engine.pm.hook.ganzoo_step_end(run=self, step=self.step, logs=logs)
+        self.pending = []
+        return logs
+
+    def _evaluate_and_track(self) -> dict[str, Any]:
+        """Evaluate, and write best.pt when the primary metric improves."""
+        results = self.evaluate()
+        flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
+        if self.best is not None and self.best.update(flat, self.step):
+            atomic_save(self.state_dict(), self.checkpoint_dir / "best.pt")
+        return results
+
+    def train(self, should_stop: Callable[[], int | None] | None = None) -> dict[str, Any]:
+        """Train to the configured total steps; returns the final evaluation.
+
+        ``should_stop`` is polled after every step; when it returns a signal number the loop
+        writes a checkpoint, sets ``stopped_by`` and returns {}.
+        """
         from ganzoo.progress import TrainingProgress
 
         train = self.config["train"]
         self.engine.pm.hook.ganzoo_train_start(run=self)
-        pending: list[dict[str, torch.Tensor]] = []
         window_start, window_steps = time.perf_counter(), 0
         with TrainingProgress(self.total_steps, self.step, enabled=self.show_progress) as progress:
             while self.step < self.total_steps:
-                pending.append(self.schedule.step(self.batcher.next))
+                self.pending.append(self.schedule.step(self.batcher.next))
                 self.step += 1
                 window_steps += 1
                 if self.step % train["log_every"] == 0 or self.step == self.total_steps:
-                    logs = {k: float(v) for k, v in zip(pending[0], torch.stack(
-                        [torch.stack([p[k].float() for p in pending]).mean() for k in pending[0]]).tolist())}
-                    elapsed = time.perf_counter() - window_start
-                    logs["images_per_s"] = window_steps * self.images_per_step / max(elapsed, 1e-9)
-                    self.log_event({"event": "train", "step": self.step, **logs})
-                    self.engine.pm.hook.ganzoo_step_end(run=self, step=self.step, logs=logs)
+                    if self._guard():
+                        window_start, window_steps = time.perf_counter(), 0
+                        continue
+                    logs = self._flush_logs(window_steps, time.perf_counter() - window_start)
                     progress.update(self.step, logs)
-                    pending, window_start, window_steps = [], time.perf_counter(), 0
+                    window_start, window_steps = time.perf_counter(), 0
                 if self.step % train["sample_every"] == 0:
                     self.write_samples(f"step_{self.step:06d}")
                 every = self.config["eval"]["every"]
                 if every and self.step % every == 0 and self.step != self.total_steps:
-                    self.evaluate()
-                if self.step % train["checkpoint_every"] == 0 and self.step != self.total_steps:
+                    self._evaluate_and_track()
+                signum = should_stop() if should_stop is not None else None
+                due = self.step % train["checkpoint_every"] == 0 or signum is not None
+                if due and self.step != self.total_steps:
+                    if self._guard():
+                        continue
                     self.save_checkpoint()
+                    if signum is not None:
+                        self.stopped_by = signum
+                        return {}
         self.write_samples("final")
-        results = self.evaluate()
-        self.save_checkpoint()
+        results = self._evaluate_and_track()
         if results:
             (self.run_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        self.save_checkpoint()
         self.engine.pm.hook.ganzoo_train_end(run=self)
         return results

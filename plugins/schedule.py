@@ -73,8 +73,15 @@ class AdversarialSchedule:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what state_dict() saved."""
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        """Restore what state_dict() saved; the learning rates this schedule was built with win.
+
+        So a run resumed with ``--set schedule.lr_g=...`` (or rolled back by the divergence guard)
+        continues with the new rates and the saved Adam moments.
+        """
+        for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            rates = [group["lr"] for group in opt.param_groups]
+            opt.load_state_dict(state[key])
+            for group, lr in zip(opt.param_groups, rates):
+                group["lr"] = lr
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])

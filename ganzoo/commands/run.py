@@ -1,20 +1,27 @@
-"""``ganzoo run``: train an experiment into a new run directory."""
+"""``ganzoo run``: train an experiment into a new run directory, or resume one."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
+import signal
 import sys
 from importlib.metadata import version as dist_version
+from pathlib import Path
 from typing import Any
 
 from ganzoo.commands.common import add_override_argument, err, load_engine, out, run_overrides
-from ganzoo.errors import GanzooError
+from ganzoo.errors import CheckpointError, GanzooError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``run``."""
-    run = sub.add_parser("run", help="train an experiment")
-    run.add_argument("experiment", help="experiment name from 'ganzoo list'")
+    run = sub.add_parser("run", help="train an experiment, or resume a run")
+    run.add_argument("experiment", nargs="?",
+                     help="experiment name from 'ganzoo list', or a YAML file of experiments (FILE.yaml[:NAME])")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue an interrupted run to its configured total steps (--set may change its config)")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     run.add_argument("--steps", type=int, help="total training iterations (train.steps)")
     run.add_argument("--seed", type=int, help="random seed (train.seed)")
@@ -43,30 +50,114 @@ def versions(engine: Any, config: dict) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Validate everything, then create the run directory and train."""
-    from ganzoo.data import default_data_root
+    """Validate everything, then create the run directory (or reopen the resumed one) and train."""
     from ganzoo.device import resolve_device
-    from ganzoo.rundir import create_run_dir, plan_run_dir
-    from ganzoo.trainer import Trainer
 
     engine = load_engine()
-    config = engine.resolve(args.experiment, run_overrides(args))
+    if args.resume:
+        return resume_run(engine, args)
+    if args.experiment is None:
+        raise GanzooError("name an experiment (see 'ganzoo list') or a YAML file, or pass --resume RUN_DIR")
+    from ganzoo.rundir import create_run_dir, plan_run_dir, remove_unstarted
+    from ganzoo.sources import resolve_experiment
+
+    name, config = resolve_experiment(engine, args.experiment, run_overrides(args))
     device = resolve_device(args.device)
-    run_dir = plan_run_dir(args.out, args.experiment)
+    run_dir = plan_run_dir(args.out, name)
+    trainer = build_trainer(engine, config, device, run_dir, args)
+    config["run"] = {"device": str(device), "data": trainer.spec.to_dict(), "versions": versions(engine, config)}
+    create_run_dir(run_dir, config)
+    err.print(f"training [bold]{name}[/] on {device} for {config['train']['steps']} steps -> {run_dir}",
+              highlight=False)
+    try:
+        return train_and_report(trainer, run_dir)
+    except GanzooError:
+        remove_unstarted(run_dir)
+        raise
+
+
+def resume_run(engine: Any, args: argparse.Namespace) -> int:
+    """Continue a run from its newest good checkpoint to its configured total steps."""
+    from ganzoo.checkpoint import drop_after
+    from ganzoo.device import resolve_device
+    from ganzoo.resume import plan_resume
+    from ganzoo.rundir import truncate_log, write_config
+
+    if args.out:
+        raise GanzooError("--out does not go with --resume: a resumed run continues in its own directory")
+    warn = lambda text: err.print(f"[yellow]warning:[/] {text}", highlight=False)  # noqa: E731
+    plan = plan_resume(engine, Path(args.resume), args.experiment, run_overrides(args), warn)
+    config, run_dir = plan.config, plan.run_dir
+    device = resolve_device(args.device)
+    trainer = build_trainer(engine, config, device, run_dir, args)
+    if plan.state is not None:
+        if _plain(plan.state["spec"]) != _plain(trainer.spec.to_dict()):
+            raise CheckpointError(f"the data set now gives {trainer.spec.to_dict()}, the checkpoint was trained on "
+                                  f"{plan.state['spec']}; resume with the same dataset settings")
+        trainer.load_state_dict(plan.state)
+    if trainer.step >= config["train"]["steps"]:
+        out.print(f"{run_dir} is already complete at step {trainer.step}; raise --steps to train longer",
+                  highlight=False)
+        return 0
+    now = versions(engine, config)
+    if config["run"].get("versions") not in (None, now):
+        warn("library or plugin versions differ from the ones this run started with; "
+             "the resumed run may not be bitwise identical to an uninterrupted one")
+    truncate_log(run_dir, trainer.step)
+    drop_after(trainer.checkpoint_dir, trainer.step)
+    record = {"step": trainer.step, "device": str(device), "changes": plan.changes}
+    config["run"]["device"] = str(device)
+    config["run"]["resumes"] = list(config["run"].get("resumes") or []) + [record]
+    write_config(run_dir, config)
+    trainer.log_event({"event": "resume", **record})
+    if plan.changes and plan.state is not None:
+        trainer.save_checkpoint(force=True)
+    changed = f" with {', '.join(f'{k}={v[1]!r}' for k, v in plan.changes.items())}" if plan.changes else ""
+    err.print(f"resuming [bold]{config['experiment']}[/] at step {trainer.step} of {config['train']['steps']} "
+              f"on {device}{changed} -> {run_dir}", highlight=False)
+    return train_and_report(trainer, run_dir)
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def build_trainer(engine: Any, config: dict, device: Any, run_dir: Path, args: argparse.Namespace) -> Any:
+    """Load the data and build the trainer (with its best-checkpoint tracker); nothing is written yet."""
+    from ganzoo.best import best_tracker
+    from ganzoo.data import default_data_root
+    from ganzoo.trainer import Trainer
+
     data_root = default_data_root(args.data_root)
     data = engine.load_data(config, "train", data_root)
     eval_data = engine.load_data(config, config["eval"]["split"], data_root) if config["eval"]["metrics"] else None
     for name in config["eval"]["metrics"]:
         engine.metric(name).check_applies(name, data.spec)
+    best = best_tracker(engine, config)
     try:
         trainer = Trainer(engine, config, device, run_dir, data, data_root, eval_data, progress=not args.no_progress)
-    except (ValueError, TypeError, RuntimeError) as exc:
-        raise GanzooError(f"cannot build {args.experiment!r} with this config: {exc}".splitlines()[0]) from None
-    config["run"] = {"device": str(device), "data": data.spec.to_dict(), "versions": versions(engine, config)}
-    create_run_dir(run_dir, config)
-    err.print(f"training [bold]{args.experiment}[/] on {device} for {config['train']['steps']} steps -> {run_dir}",
-              highlight=False)
-    results = trainer.train()
+    except (ValueError, TypeError, RuntimeError, ArithmeticError, IndexError) as exc:
+        raise GanzooError(f"cannot build {config['experiment']!r} with this config: {exc}".splitlines()[0]) from None
+    trainer.best = best
+    return trainer
+
+
+def train_and_report(trainer: Any, run_dir: Path) -> int:
+    """Train with graceful SIGINT/SIGTERM handling; print results, or how to resume."""
+    from ganzoo.signals import Aborted, GracefulStop, exit_code
+
+    resume = f"ganzoo run --resume {shlex.quote(str(run_dir))}"
+    with GracefulStop() as stop:
+        try:
+            results = trainer.train(stop.requested)
+        except Aborted as exc:
+            err.print(f"aborted by {signal.Signals(exc.signum).name}; the last checkpoint is intact; "
+                      f"resume with: {resume}", highlight=False)
+            return exit_code(exc.signum)
+    if trainer.stopped_by is not None:
+        err.print(f"stopped by {signal.Signals(trainer.stopped_by).name} at step {trainer.step} "
+                  f"(checkpoint written); resume with: {resume}", highlight=False)
+        return exit_code(trainer.stopped_by)
     for metric, result in results.items():
         shown = ", ".join(f"{k}={v:.4g}" for k, v in result["values"].items())
         out.print(f"{metric}: {shown}", highlight=False)

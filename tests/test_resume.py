@@ -1,0 +1,99 @@
+"""Exact resume: SIGKILL at random steps, resume each time, compare with an uninterrupted run bit for bit."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+
+import pytest
+import yaml
+from reliability import TINY, bitwise_equal, cli, events, spawn, state, training_state, wait_for_step
+
+STEPS, EVERY = 120, 20
+RUN = ["run", "gan-ring8", "--steps", str(STEPS), *TINY, "--set", f"train.checkpoint_every={EVERY}",
+       "--set", "train.log_every=1", "--set", "train.keep_last=2", "--set", "eval.every=40"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run, in-process."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    code, _, stderr = cli([*RUN, "--out", str(out)])
+    assert code == 0, stderr
+    return out
+
+
+def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(reference, tmp_path):
+    out = tmp_path / "run"
+    kills = sorted(random.Random(9).sample(range(5, STEPS - 5), 3))
+    argv = [*RUN, "--out", str(out)]
+    resumed_from = []
+    for target in kills:
+        proc = spawn(argv)
+        seen = wait_for_step(proc, out, target)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert seen >= target, proc.stderr.read()
+        argv = ["run", "--resume", str(out), "--no-progress"]
+        last = state(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else {"step": 0}
+        assert seen - last["step"] <= EVERY, f"lost {seen - last['step']} steps at a kill"
+        resumed_from.append(last["step"])
+    proc = spawn(argv)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert len(set(resumed_from)) > 1
+    for name in ("last.pt", f"step_{STEPS:06d}.pt", "best.pt"):
+        diff = bitwise_equal(training_state(state(reference / "checkpoints" / name)),
+                             training_state(state(out / "checkpoints" / name)))
+        assert diff == [], f"{name} differs at {diff[:5]}"
+    assert events(out) == events(reference)
+    resumes = events(out, ("resume",))
+    assert [e["step"] for e in resumes] == resumed_from
+    assert json.loads((out / "eval.json").read_text()) == json.loads((reference / "eval.json").read_text())
+
+
+def test_resume_refuses_an_edited_config_unless_set_overrides_it(reference, tmp_path):
+    run = tmp_path / "run"
+    code, _, stderr = cli([*RUN[:3], "60", *RUN[4:], "--out", str(run)])
+    assert code == 0, stderr
+    before = state(run / "checkpoints" / "last.pt")
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["schedule"]["lr_g"] = 0.5
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    code, _, stderr = cli(["run", "--resume", str(run), "--steps", "80", "--no-progress"])
+    assert code == 2 and len(stderr.strip().splitlines()) == 1 and "schedule.lr_g" in stderr
+    assert bitwise_equal(training_state(state(run / "checkpoints" / "last.pt")), training_state(before)) == []
+    code, _, stderr = cli(["run", "--resume", str(run), "--steps", "80", "--set", "schedule.lr_g=0.5", "--no-progress"])
+    assert code == 0, stderr
+    saved = state(run / "checkpoints" / "last.pt")
+    assert saved["step"] == 80 and saved["config"]["schedule"]["lr_g"] == 0.5
+    assert saved["schedule"]["opt_g"]["param_groups"][0]["lr"] == 0.5
+    resume = events(run, ("resume",))[-1]
+    assert resume["step"] == 60 and resume["changes"] == {"schedule.lr_g": [0.001, 0.5], "train.steps": [60, 80]}
+    recorded = yaml.safe_load((run / "config.yaml").read_text())
+    assert recorded["run"]["resumes"][-1]["changes"]["schedule.lr_g"] == [0.001, 0.5]
+    assert [e["step"] for e in events(run, ("train",))] == list(range(1, 81))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "10"], "below step"),
+    (["--set", "network.hidden=64"], "does not fit"),
+    (["--out", "elsewhere"], "--out"),
+    (["gan-grid25"], "run of 'gan-ring8'"),
+])
+def test_resume_refusals_are_one_line(reference, tmp_path, argv, message):
+    run = tmp_path / "run"
+    code, _, stderr = cli([*RUN[:3], "40", *RUN[4:], "--out", str(run)])
+    assert code == 0, stderr
+    before = (run / "checkpoints" / "last.pt").read_bytes()
+    positional = [a for a in argv if not a.startswith("-") and a not in ("10", "network.hidden=64", "elsewhere")]
+    options = [a for a in argv if a not in positional]
+    code, _, stderr = cli(["run", *positional, "--resume", str(run), *options, "--no-progress"])
+    assert code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert (run / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_resume_of_a_missing_directory_is_one_line(tmp_path):
+    code, _, stderr = cli(["run", "--resume", str(tmp_path / "nope")])
+    assert code == 2 and "not a run directory" in stderr and len(stderr.strip().splitlines()) == 1
