@@ -235,7 +235,7 @@ class Trainer:
         ctx = EvalContext(
             spec=self.spec, real=real, sample=self.sample, n=self.config["eval"]["n"],
             seed=self.config["train"]["seed"], device=self.device, dataset=self.config["dataset"],
-            cache_dir=user_cache_dir(), data_root=self.data_root,
+            cache_dir=user_cache_dir(), data_root=self.data_root, split=self.config["eval"]["split"],
         )
         results = {}
         for name in names:

@@ -29,6 +29,7 @@ class EvalContext:
     dataset: dict
     cache_dir: Path
     data_root: Path | None = None
+    split: str = "test"
     _fake: tuple | None = field(default=None, repr=False)
 
     def fake(self) -> tuple["torch.Tensor", "torch.Tensor | None"]:
