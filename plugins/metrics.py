@@ -1,0 +1,70 @@
+"""Built-in plugin ``metrics``: Fréchet distance, KID, PRDC, conditional accuracy, classifier score, Inception FID.
+
+Each entry imports its implementation on first call, so torch stays out of ``ganzoo list``.
+"""
+
+from __future__ import annotations
+
+from ganzoo import hookimpl
+from ganzoo.metrics.base import Metric
+
+
+def fd(ctx):
+    """Fréchet distance in the self-trained evaluator's features (Heusel et al. 2017)."""
+    from ganzoo.metrics.registered import fd as compute
+
+    return compute(ctx)
+
+
+def kid(ctx):
+    """Kernel distance in evaluator features (Bińkowski et al. 2018)."""
+    from ganzoo.metrics.registered import kid_metric
+
+    return kid_metric(ctx)
+
+
+def prdc(ctx):
+    """Precision, recall, density and coverage in evaluator features (Naeem et al. 2020)."""
+    from ganzoo.metrics.registered import prdc_metric
+
+    return prdc_metric(ctx)
+
+
+def conditional_accuracy(ctx):
+    """Share of conditional samples the evaluator assigns to the requested class."""
+    from ganzoo.metrics.registered import conditional_accuracy_metric
+
+    return conditional_accuracy_metric(ctx)
+
+
+def classifier_score(ctx):
+    """Inception-Score formula on the self-trained classifier (Salimans et al. 2016)."""
+    from ganzoo.metrics.registered import classifier_score_metric
+
+    return classifier_score_metric(ctx)
+
+
+def fid_inception(ctx):
+    """FID in torchvision Inception-v3 features, from locally present weights (Heusel et al. 2017)."""
+    from ganzoo.metrics.registered import fid_inception as compute
+
+    return compute(ctx)
+
+
+@hookimpl
+def ganzoo_metrics(register):
+    """The image metrics; all but fid-inception use the evaluator ganzoo trains itself."""
+    register("fd", Metric(fd, kinds=("image",), goals={"fd": "min"}),
+             "Fréchet distance in self-trained evaluator features (Heusel et al. 2017)")
+    register("kid", Metric(kid, kinds=("image",), goals={"kid": "min"}),
+             "kernel distance, unbiased polynomial MMD in evaluator features (Bińkowski et al. 2018)")
+    register("prdc", Metric(prdc, kinds=("image",), goals={"precision": "max", "recall": "max", "density": "max",
+                                                          "coverage": "max"}),
+             "precision, recall, density, coverage, k=5 (Naeem et al. 2020)")
+    register("conditional-accuracy", Metric(conditional_accuracy, kinds=("image",), conditional=True,
+                                            goals={"accuracy": "max"}),
+             "share of samples the evaluator assigns to the requested class")
+    register("classifier-score", Metric(classifier_score, kinds=("image",), goals={"score": "max"}),
+             "Inception-Score formula with the self-trained classifier (Salimans et al. 2016)")
+    register("fid-inception", Metric(fid_inception, kinds=("image",), goals={"fid": "min"}),
+             "FID in torchvision Inception-v3 features; weights must already be in the torch hub cache")
