@@ -29,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--data-root", help="data directory (default: $GANZOO_DATA, else the user cache)")
     run.add_argument("--out", help="run directory (default: runs/<experiment>-<timestamp>)")
     run.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    run.add_argument("--tensorboard", action="store_true",
+                     help="log to RUN_DIR/tensorboard (logging.tensorboard; needs the 'tensorboard' extra)")
     run.set_defaults(handler=run_command)
 
 
