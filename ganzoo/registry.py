@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pluggy
 
-from ganzoo.errors import PluginError, UnknownNameError
+from ganzoo.errors import GanzooError, PluginError, UnknownNameError
 from ganzoo.plugins import PluginInfo, strict_mode
 
 #: Component kinds and how many leading arguments the engine hands each callable
@@ -158,6 +158,8 @@ def collect(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Registry:
                 for component in pending:
                     registry.add(component)
             except Exception as exc:  # isolate the plugin, keep the rest working
+                if isinstance(exc, GanzooError) and info is not None and info.source == "built-in":
+                    raise  # e.g. a malformed registry.yaml: the user must fix it, not lose the built-ins
                 for component in pending:
                     if registry._items[kind].get(component.name) is component:
                         del registry._items[kind][component.name]
