@@ -1,0 +1,66 @@
+"""Built-in plugin ``dcgan``: DCGAN (Radford et al. 2015) at 28x28 and 64x64, and a conditional 28x28 DCGAN."""
+
+from __future__ import annotations
+
+from ganzoo import DataSpec, hookimpl
+from ganzoo.errors import ConfigError
+
+
+def check_image_size(network: str, spec: DataSpec, size: int, other: str) -> None:
+    """Refuse data that is not CxSIZExSIZE images, naming the sizes this network and ``other`` serve."""
+    if spec.kind != "image" or tuple(spec.shape[1:]) != (size, size):
+        got = "x".join(str(s) for s in spec.shape)
+        raise ConfigError(
+            f"network {network!r} serves Cx{size}x{size} images, got data of shape {got}; "
+            f"use {other}, or resize with --set dataset.image_size={size}"
+        )
+
+
+def check_labelled(network: str, spec: DataSpec, unconditional: str) -> None:
+    """Refuse unlabelled data for a conditional network."""
+    if not spec.conditional:
+        raise ConfigError(f"network {network!r} is conditional and needs labelled data, but this data set has "
+                          f"no classes; use {unconditional!r} for unlabelled data")
+
+
+def build_dcgan(spec: DataSpec, latent_dim: int = 100, width: int = 64, dropout: float = 0.3):
+    """The 28x28 DCGAN of the reference tutorial (G: 256-128-64 channels; D: 64-128 channels)."""
+    from ganzoo_plugins.dcgan_nets import DCGAN28Discriminator, DCGAN28Generator
+
+    check_image_size("dcgan", spec, 28, "'dcgan64' for 64x64 images")
+    return DCGAN28Generator(spec, latent_dim, width), DCGAN28Discriminator(spec, width, dropout)
+
+
+def build_cdcgan(spec: DataSpec, latent_dim: int = 100, embed_dim: int = 50, width: int = 64, dropout: float = 0.3):
+    """The 28x28 DCGAN conditioned on class labels: an embedded label vector into G, a label map into D."""
+    from ganzoo_plugins.dcgan_nets import DCGAN28Discriminator, DCGAN28Generator
+
+    check_image_size("cdcgan", spec, 28, "another network")
+    check_labelled("cdcgan", spec, "dcgan")
+    return (DCGAN28Generator(spec, latent_dim, width, spec.num_classes, embed_dim),
+            DCGAN28Discriminator(spec, width, dropout, spec.num_classes))
+
+
+def build_dcgan64(spec: DataSpec, latent_dim: int = 100, g_width: int = 64, d_width: int = 64):
+    """The paper's 64x64 DCGAN (G: 512-256-128-64 channels at g_width 64; D mirrors it)."""
+    from ganzoo_plugins.dcgan_nets import DCGAN64Discriminator, DCGAN64Generator
+
+    check_image_size("dcgan64", spec, 64, "'dcgan' for 28x28 images")
+    return DCGAN64Generator(spec, latent_dim, g_width), DCGAN64Discriminator(spec, d_width)
+
+
+build_dcgan.example_specs = [DataSpec((1, 28, 28)), DataSpec((1, 28, 28), 10)]
+build_dcgan.tiny_params = {"latent_dim": 8, "width": 4}
+build_cdcgan.example_specs = [DataSpec((1, 28, 28), 10), DataSpec((3, 28, 28), 4)]
+build_cdcgan.tiny_params = {"latent_dim": 8, "embed_dim": 4, "width": 4}
+build_dcgan64.example_specs = [DataSpec((3, 64, 64)), DataSpec((1, 64, 64), 10)]
+build_dcgan64.tiny_params = {"latent_dim": 8, "g_width": 4, "d_width": 4}
+
+
+@hookimpl
+def ganzoo_networks(register):
+    """The DCGAN family."""
+    register("dcgan", build_dcgan, "DCGAN for 28x28 images, reference-tutorial layout (Radford et al. 2015)")
+    register("cdcgan", build_cdcgan, "conditional 28x28 DCGAN: label vector into G, label map into D "
+                                     "(Radford et al. 2015; Mirza & Osindero 2014)")
+    register("dcgan64", build_dcgan64, "the paper's 64x64 DCGAN for 1- or 3-channel images (Radford et al. 2015)")

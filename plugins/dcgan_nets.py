@@ -1,0 +1,161 @@
+"""Deep convolutional GANs (Radford, Metz & Chintala 2015, "Unsupervised Representation Learning with
+Deep Convolutional Generative Adversarial Networks"), unconditional and conditional.
+
+Two sizes: the 28x28 network of the widely used reference tutorial (dense projection to 7x7x256,
+three 5x5 transposed convolutions; two 5x5 strided convolutions with dropout), and the paper's
+64x64 network (4x4 transposed convolutions from 4x4x8·ngf, no pooling, BatchNorm everywhere but
+G's output and D's input, ReLU in G, LeakyReLU 0.2 in D, N(0, 0.02) initialization).
+
+Conditioning follows Mirza & Osindero 2014 ("Conditional Generative Adversarial Nets"): G sees a
+learned label embedding concatenated to z; D sees the label as an embedded map, one extra input
+channel the size of the image.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganzoo.spec import DataSpec
+
+
+def _label_vector(embedding: nn.Embedding | None, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """z, with the label embedding appended when the network is conditional."""
+    if embedding is None:
+        return z
+    if labels is None:
+        raise ValueError("this conditional generator needs labels: G(z, labels)")
+    return torch.cat([z, embedding(labels.long())], dim=1)
+
+
+class LabelMap(nn.Module):
+    """A class label as one learned HxW map, appended to an image as an extra channel."""
+
+    def __init__(self, num_classes: int, height: int, width: int) -> None:
+        super().__init__()
+        self.size = (height, width)
+        self.embedding = nn.Embedding(num_classes, height * width)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C + 1, H, W)."""
+        if labels is None:
+            raise ValueError("this conditional discriminator needs labels: D(x, labels)")
+        maps = self.embedding(labels.long()).view(-1, 1, *self.size)
+        return torch.cat([x, maps.to(x.dtype)], dim=1)
+
+
+class DCGAN28Generator(nn.Module):
+    """z [+ label embedding] -> Dense 7·7·256 -> ConvT 5x5 256->128 /1 -> ConvT 5x5 128->64 /2 -> ConvT 5x5 64->C /2 -> tanh."""
+
+    def __init__(self, spec: DataSpec, latent_dim: int, width: int, num_classes: int = 0, embed_dim: int = 0) -> None:
+        super().__init__()
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.embedding = nn.Embedding(num_classes, embed_dim) if num_classes else None
+        w4, w2, w1 = 4 * width, 2 * width, width
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim + (embed_dim if num_classes else 0), 7 * 7 * w4, bias=False),
+            nn.BatchNorm1d(7 * 7 * w4),
+            nn.LeakyReLU(0.3),
+        )
+        self.body = nn.Sequential(
+            nn.ConvTranspose2d(w4, w2, 5, stride=1, padding=2, bias=False),
+            nn.BatchNorm2d(w2),
+            nn.LeakyReLU(0.3),
+            nn.ConvTranspose2d(w2, w1, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.BatchNorm2d(w1),
+            nn.LeakyReLU(0.3),
+            nn.ConvTranspose2d(w1, spec.channels, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.Tanh(),
+        )
+        self.width4 = w4
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, latent_dim) [+ labels (N,)] -> (N, C, 28, 28) in [-1, 1]."""
+        h = self.project(_label_vector(self.embedding, z, labels))
+        return self.body(h.view(-1, self.width4, 7, 7))
+
+
+class DCGAN28Discriminator(nn.Module):
+    """x [+ label map] -> Conv 5x5 ->64 /2 -> LeakyReLU -> Dropout -> Conv 5x5 64->128 /2 -> LeakyReLU -> Dropout -> Dense 1."""
+
+    def __init__(self, spec: DataSpec, width: int, dropout: float, num_classes: int = 0) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.label_map = LabelMap(num_classes, 28, 28) if num_classes else None
+        in_channels = spec.channels + (1 if num_classes else 0)
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, width, 5, stride=2, padding=2),
+            nn.LeakyReLU(0.3),
+            nn.Dropout(dropout),
+            nn.Conv2d(width, 2 * width, 5, stride=2, padding=2),
+            nn.LeakyReLU(0.3),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, 1),
+        )
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """One logit per sample."""
+        if self.label_map is not None:
+            x = self.label_map(x, labels)
+        return self.body(x).squeeze(1)
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """The paper's initialization: conv weights ~ N(0, 0.02); BatchNorm scale ~ N(1, 0.02), shift 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class DCGAN64Generator(nn.Module):
+    """The paper's generator: z as 1x1 -> ConvT 4x4 to 4x4x8g -> three ConvT 4x4 /2 halving channels -> ConvT 4x4 /2 to C -> tanh."""
+
+    def __init__(self, spec: DataSpec, latent_dim: int, width: int) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, 8 * width, 4, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(8 * width),
+            nn.ReLU(inplace=True),
+        ]
+        for mult in (8, 4, 2):
+            layers += [
+                nn.ConvTranspose2d(mult * width, mult // 2 * width, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(mult // 2 * width),
+                nn.ReLU(inplace=True),
+            ]
+        layers += [nn.ConvTranspose2d(width, spec.channels, 4, stride=2, padding=1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        init_dcgan_weights(self)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, latent_dim) -> (N, C, 64, 64) in [-1, 1]; labels are ignored (unconditional)."""
+        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+
+
+class DCGAN64Discriminator(nn.Module):
+    """The paper's discriminator: Conv 4x4 /2 C->d (no BatchNorm) -> three Conv 4x4 /2 doubling channels -> Conv 4x4 to one logit."""
+
+    def __init__(self, spec: DataSpec, width: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.Conv2d(spec.channels, width, 4, stride=2, padding=1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        for mult in (1, 2, 4):
+            layers += [
+                nn.Conv2d(mult * width, 2 * mult * width, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(2 * mult * width),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+        layers.append(nn.Conv2d(8 * width, 1, 4, stride=1, padding=0, bias=False))
+        self.net = nn.Sequential(*layers)
+        init_dcgan_weights(self)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """One logit per sample; labels are ignored (unconditional)."""
+        return self.net(x).flatten()
