@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "ganzoo.commands.run",
     "ganzoo.commands.listing",
     "ganzoo.commands.plugins",
+    "ganzoo.commands.sample",
 ]
 
 

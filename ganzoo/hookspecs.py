@@ -25,7 +25,8 @@ def ganzoo_networks(register: Register) -> None:
     :param register: ``builder(spec: DataSpec, **params) -> (generator, discriminator)``;
         every keyword parameter needs a default (those are the config's defaults).
         The generator is called ``G(z, labels=None)`` and has an int ``latent_dim``;
-        the discriminator ``D(x, labels=None)`` returns one logit per sample. A generator may
+        the discriminator ``D(x, labels=None)`` returns one logit per sample. A conditional
+        generator has an int ``num_classes`` > 0 (``ganzoo sample --label`` checks it). A generator may
         define ``regularization() -> Tensor``, a term from its last forward pass that the
         schedule adds to its loss (e.g. VGAN's mask sparsity). For conformance tests a builder
         may carry ``example_specs`` (list of DataSpec it supports) and ``tiny_params`` (dict of
