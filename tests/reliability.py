@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from ganzoo.cli import main
@@ -20,6 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 #: gan-ring8 shrunk so a training subprocess lasts a second or two beyond startup.
 TINY = ["--no-progress", "--set", "train.batch_size=32", "--set", "network.hidden=32", "--set", "network.d_hidden=32",
         "--set", "dataset.n=2000", "--set", "eval.n=200", "--set", "sample.n=64", "--set", "train.sample_every=100000"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread, in-process and in subprocesses: fair on a shared 2-core box, and the same
+    thread count on both sides of every bitwise comparison."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def cli(argv: list[str]) -> tuple[int, str, str]:
@@ -32,7 +43,7 @@ def cli(argv: list[str]) -> tuple[int, str, str]:
 
 def spawn(argv: list[str]) -> subprocess.Popen:
     """Start ``python -m ganzoo ARGV`` in its own process group, output captured."""
-    env = {**os.environ, "GANZOO_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "GANZOO_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "ganzoo", *argv], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

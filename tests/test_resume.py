@@ -8,11 +8,12 @@ import signal
 
 import pytest
 import yaml
-from reliability import TINY, bitwise_equal, cli, events, spawn, state, training_state, wait_for_step
+from reliability import (  # noqa: F401 - one_thread is an autouse fixture
+    TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, wait_for_step)
 
-STEPS, EVERY = 120, 20
+STEPS, EVERY = 80, 10
 RUN = ["run", "gan-ring8", "--steps", str(STEPS), *TINY, "--set", f"train.checkpoint_every={EVERY}",
-       "--set", "train.log_every=1", "--set", "train.keep_last=2", "--set", "eval.every=40"]
+       "--set", "train.log_every=1", "--set", "train.keep_last=2", "--set", "eval.every=30"]
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,8 @@ def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(reference, tmp
         last = state(out / "checkpoints" / "last.pt") if (out / "checkpoints" / "last.pt").exists() else {"step": 0}
         assert seen - last["step"] <= EVERY, f"lost {seen - last['step']} steps at a kill"
         resumed_from.append(last["step"])
-    proc = spawn(argv)
-    _, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 0, stderr
+    code, _, stderr = cli(argv)
+    assert code == 0, stderr
     assert len(set(resumed_from)) > 1
     for name in ("last.pt", f"step_{STEPS:06d}.pt", "best.pt"):
         diff = bitwise_equal(training_state(state(reference / "checkpoints" / name)),
@@ -55,43 +55,54 @@ def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(reference, tmp
 
 def test_resume_refuses_an_edited_config_unless_set_overrides_it(reference, tmp_path):
     run = tmp_path / "run"
-    code, _, stderr = cli([*RUN[:3], "60", *RUN[4:], "--out", str(run)])
+    code, _, stderr = cli([*RUN[:3], "40", *RUN[4:], "--out", str(run)])
     assert code == 0, stderr
     before = state(run / "checkpoints" / "last.pt")
     config = yaml.safe_load((run / "config.yaml").read_text())
     config["schedule"]["lr_g"] = 0.5
     (run / "config.yaml").write_text(yaml.safe_dump(config))
-    code, _, stderr = cli(["run", "--resume", str(run), "--steps", "80", "--no-progress"])
+    code, _, stderr = cli(["run", "--resume", str(run), "--steps", "50", "--no-progress"])
     assert code == 2 and len(stderr.strip().splitlines()) == 1 and "schedule.lr_g" in stderr
     assert bitwise_equal(training_state(state(run / "checkpoints" / "last.pt")), training_state(before)) == []
-    code, _, stderr = cli(["run", "--resume", str(run), "--steps", "80", "--set", "schedule.lr_g=0.5", "--no-progress"])
+    code, _, stderr = cli(["run", "--resume", str(run), "--steps", "50", "--set", "schedule.lr_g=0.5", "--no-progress"])
     assert code == 0, stderr
     saved = state(run / "checkpoints" / "last.pt")
-    assert saved["step"] == 80 and saved["config"]["schedule"]["lr_g"] == 0.5
+    assert saved["step"] == 50 and saved["config"]["schedule"]["lr_g"] == 0.5
     assert saved["schedule"]["opt_g"]["param_groups"][0]["lr"] == 0.5
     resume = events(run, ("resume",))[-1]
-    assert resume["step"] == 60 and resume["changes"] == {"schedule.lr_g": [0.001, 0.5], "train.steps": [60, 80]}
+    assert resume["step"] == 40 and resume["changes"] == {"schedule.lr_g": [0.001, 0.5], "train.steps": [40, 50]}
     recorded = yaml.safe_load((run / "config.yaml").read_text())
     assert recorded["run"]["resumes"][-1]["changes"]["schedule.lr_g"] == [0.001, 0.5]
-    assert [e["step"] for e in events(run, ("train",))] == list(range(1, 81))
+    assert [e["step"] for e in events(run, ("train",))] == list(range(1, 51))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--steps", "10"], "below step"),
-    (["--set", "network.hidden=64"], "does not fit"),
-    (["--out", "elsewhere"], "--out"),
-    (["gan-grid25"], "run of 'gan-ring8'"),
-])
-def test_resume_refusals_are_one_line(reference, tmp_path, argv, message):
-    run = tmp_path / "run"
-    code, _, stderr = cli([*RUN[:3], "40", *RUN[4:], "--out", str(run)])
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """A finished 30-step run that the refusal tests must leave untouched."""
+    run = tmp_path_factory.mktemp("short") / "run"
+    code, _, stderr = cli([*RUN[:3], "30", *RUN[4:], "--out", str(run)])
     assert code == 0, stderr
-    before = (run / "checkpoints" / "last.pt").read_bytes()
-    positional = [a for a in argv if not a.startswith("-") and a not in ("10", "network.hidden=64", "elsewhere")]
-    options = [a for a in argv if a not in positional]
-    code, _, stderr = cli(["run", *positional, "--resume", str(run), *options, "--no-progress"])
+    return run
+
+
+@pytest.mark.parametrize("before, after, message", [
+    ([], ["--steps", "10"], "below step"),
+    ([], ["--steps", "40", "--set", "network.hidden=64"], "does not fit"),
+    ([], ["--out", "elsewhere"], "--out"),
+    (["gan-grid25"], [], "run of 'gan-ring8'"),
+])
+def test_resume_refusals_are_one_line(short_run, before, after, message):
+    checkpoint = (short_run / "checkpoints" / "last.pt").read_bytes()
+    log = (short_run / "metrics.jsonl").read_bytes()
+    code, _, stderr = cli(["run", *before, "--resume", str(short_run), *after, "--no-progress"])
     assert code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1, stderr
-    assert (run / "checkpoints" / "last.pt").read_bytes() == before
+    assert (short_run / "checkpoints" / "last.pt").read_bytes() == checkpoint
+    assert (short_run / "metrics.jsonl").read_bytes() == log
+
+
+def test_resume_of_a_complete_run_says_so(short_run):
+    code, stdout, _ = cli(["run", "--resume", str(short_run), "--no-progress"])
+    assert code == 0 and "already complete at step 30" in stdout
 
 
 def test_resume_of_a_missing_directory_is_one_line(tmp_path):
