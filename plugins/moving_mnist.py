@@ -232,6 +232,9 @@ def moving_mnist(root: Path, split: str, download: bool, frame_size: int = 64, f
                      sequences=sequences, speed=speed, seed=seed)
 
 
+moving_mnist.tiny_params = {"frame_size": 16, "frames": 4, "sequences": 32}
+
+
 @hookimpl
 def ganzoo_datasets(register):
     """The Moving MNIST video data set."""
