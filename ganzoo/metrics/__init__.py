@@ -1,24 +1,26 @@
 """Evaluation metrics: the contract (base) and the implementations, each a registered component.
 
-The numeric API is imported on first use, so ``import ganzoo.metrics`` stays free of torch:
-frechet_distance, kid, prdc, conditional_accuracy, classifier_score, get_evaluator.
+The numeric API: frechet_distance, kid, prdc, conditional_accuracy, classifier_score,
+get_evaluator. ``import ganzoo.metrics`` stays free of torch: kid and prdc import it when
+called (they are imported here, so the names are the functions, not their modules); the
+rest load on first use.
 """
 
 from importlib import import_module
 
 from ganzoo.metrics.base import EvalContext, Metric, MetricResult
+from ganzoo.metrics.kid import kid
+from ganzoo.metrics.prdc import prdc
 
 _LAZY = {
     "frechet_distance": "ganzoo.metrics.frechet",
-    "kid": "ganzoo.metrics.kid",
-    "prdc": "ganzoo.metrics.prdc",
     "conditional_accuracy": "ganzoo.metrics.classifier",
     "classifier_score": "ganzoo.metrics.classifier",
     "get_evaluator": "ganzoo.metrics.evaluator",
     "Evaluator": "ganzoo.metrics.evaluator",
 }
 
-__all__ = ["EvalContext", "Metric", "MetricResult", *_LAZY]
+__all__ = ["EvalContext", "Metric", "MetricResult", "kid", "prdc", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -1,7 +1,7 @@
 """Self-trained evaluators: a small CNN classifier for MNIST-like data, trained by ganzoo itself.
 
 On first use the classifier is trained on the data set's train split (deterministically, a
-few thousand steps on the CPU), scored on its test split and cached under
+thousand to three thousand steps on one CPU thread), scored on its test split and cached under
 ``user_cache_dir()/evaluators`` with the sha256 of its weights, the sha256 of the data it saw
 and its test accuracy. Its penultimate activations are the features of the Fréchet distance,
 KID and PRDC; its logits serve conditional accuracy and the classifier score. Nothing is
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.checkpoint import atomic_write_bytes
 from ganzoo.errors import GanzooError
 
 if TYPE_CHECKING:
@@ -85,9 +84,28 @@ def to_input(x: torch.Tensor, channels: int) -> torch.Tensor:
     return x
 
 
-def train_classifier(train: "Data", device: torch.device, steps: int = 1500, batch_size: int = 64,
+def training_steps(samples: int, batch_size: int = 64) -> int:
+    """Optimizer steps for a train split: two epochs, at least 1,000 (small sets) and at most 3,000."""
+    return min(3000, max(1000, -(-2 * samples // batch_size)))
+
+
+def train_classifier(train: "Data", device: torch.device, steps: int | None = None, batch_size: int = 64,
                      seed: int = 0) -> DigitClassifier:
-    """Train a DigitClassifier deterministically (fixed seed, fixed number of steps, Adam, cosine decay)."""
+    """Train a DigitClassifier deterministically (fixed seed and steps, Adam, one-cycle schedule).
+
+    On the CPU it trains on one thread: the weights then do not depend on the machine's core
+    count, and small batches run faster than with threads waiting on each other.
+    """
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return _train(train, device, steps or training_steps(len(train), batch_size), batch_size, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(train: "Data", device: torch.device, steps: int, batch_size: int, seed: int) -> DigitClassifier:
     channels = train.spec.shape[0]
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -151,6 +169,7 @@ class Evaluator:
     train_samples: int
     test_accuracy: float
     test_samples: int
+    weights_file: Path
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate activations (N, 128), float32 on the CPU, of images in the data's value range."""
@@ -175,20 +194,6 @@ class Evaluator:
             "evaluator_test_samples": self.test_samples,
             "features": f"penultimate layer ({FEATURE_DIM})",
         }
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _evaluator_block(dataset_config: dict | str) -> dict:
@@ -249,8 +254,8 @@ def _train_and_cache(stem: Path, train: "Data", test: "Data", data_hash: str, de
         "recipe_version": RECIPE_VERSION,
         "ganzoo_version": __version__,
     }
-    _atomic_write(stem.with_suffix(".pt"), payload)
-    _atomic_write(stem.with_suffix(".json"), (json.dumps(meta, indent=2) + "\n").encode())
+    atomic_write_bytes(payload, stem.with_suffix(".pt"))
+    atomic_write_bytes((json.dumps(meta, indent=2) + "\n").encode(), stem.with_suffix(".json"))
     return model, meta
 
 
@@ -291,6 +296,7 @@ def get_evaluator(dataset_config: dict | str, data_root: Path | str | None, devi
     if meta.get("data_sha256") != data_hash:
         raise EvaluatorError(f"evaluator cache {stem}.json was trained on other data; delete {stem}.* to retrain")
     evaluator = Evaluator(name, model, device, train.spec.channels, train.spec.num_classes, meta["weights_sha256"],
-                          data_hash, int(meta["train_samples"]), float(meta["test_accuracy"]), int(meta["test_samples"]))
+                          data_hash, int(meta["train_samples"]), float(meta["test_accuracy"]), int(meta["test_samples"]),
+                          stem.with_suffix(".pt"))
     _MEMO[key] = evaluator
     return evaluator

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-
-from ganzoo.metrics.features import MetricError, Precomputed, as_feature_pair
-
 
 def kid(feats_a, feats_b, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """KID mean and standard deviation over ``subsets`` seeded random subsets of ``subset_size`` per set.
@@ -20,7 +16,10 @@ def kid(feats_a, feats_b, subsets: int = 100, subset_size: int = 1000, seed: int
     Computed by torchmetrics' KernelInceptionDistance fed our own float64 features; the
     subset size is capped at the smaller set. The caller's random state is left untouched.
     """
+    import torch
     from torchmetrics.image.kid import KernelInceptionDistance
+
+    from ganzoo.metrics.features import MetricError, Precomputed, as_feature_pair
 
     a, b = as_feature_pair(feats_a, feats_b, "KID")
     size = min(subset_size, len(a), len(b))

@@ -12,9 +12,10 @@ Distances are computed in row chunks, so 10,000 x 10,000 pairs never sit in memo
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
-from ganzoo.metrics.features import MetricError, as_feature_pair
+if TYPE_CHECKING:
+    import torch
 
 
 def _sq_dists(a: torch.Tensor, b: torch.Tensor, b_sq: torch.Tensor) -> torch.Tensor:
@@ -25,19 +26,24 @@ def _sq_dists(a: torch.Tensor, b: torch.Tensor, b_sq: torch.Tensor) -> torch.Ten
 def kth_neighbour_sq_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
     """Squared distance of each row of x to its k-th nearest other row."""
     x_sq = (x * x).sum(1)
-    out = torch.empty(len(x), dtype=x.dtype)
+    out = x.new_empty(len(x))
     for i in range(0, len(x), chunk):
         d = _sq_dists(x[i : i + chunk], x, x_sq)
         out[i : i + chunk] = d.topk(k + 1, dim=1, largest=False).values[:, k]  # the smallest is the row itself
     return out
 
 
-def prdc(real_feats, fake_feats, k: int = 5, chunk: int = 1024, dtype: torch.dtype = torch.float32) -> dict[str, float]:
+def prdc(real_feats, fake_feats, k: int = 5, chunk: int = 1024, dtype: "torch.dtype | None" = None) -> dict[str, float]:
     """Precision, recall, density and coverage (Naeem et al. 2020) of fake features against real ones.
 
     ``dtype`` is the precision of the distance computations (float32 by default: distances
     only meet thresholds, and float64 doubles the time on 10,000 x 10,000 sets).
     """
+    import torch
+
+    from ganzoo.metrics.features import MetricError, as_feature_pair
+
+    dtype = dtype or torch.float32
     real, fake = (t.to(dtype) for t in as_feature_pair(real_feats, fake_feats, "PRDC"))
     if k < 1 or min(len(real), len(fake)) <= k:
         raise MetricError(f"PRDC with k={k} needs more than k samples per set (got {len(real)} real, {len(fake)} fake)")
