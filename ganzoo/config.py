@@ -49,7 +49,12 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "rollbacks": ((int,), 0),
         "lr_factor": ((float,), 0.5),
     },
+    "distributed": {
+        "batchnorm": ((str,), "auto"),
+    },
 }
+#: Allowed values of string settings.
+CHOICES = {"distributed.batchnorm": ("auto", "sync", "per-rank")}
 TOP_LEVEL = {"description", *COMPONENTS, *SECTIONS}
 POSITIVE = {"train.steps", "train.batch_size", "train.log_every", "train.sample_every", "train.checkpoint_every",
             "train.keep_last", "eval.n", "sample.n", "sample.nrow"}
@@ -214,6 +219,8 @@ def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: l
             value = coerce(f"{section}.{k}", block[k], types) if k in block else copy.deepcopy(default)
             if f"{section}.{k}" in POSITIVE and value <= 0:
                 raise ConfigError(f"{section}.{k} must be positive, got {value}")
+            if f"{section}.{k}" in CHOICES and value not in CHOICES[f"{section}.{k}"]:
+                raise ConfigError(f"{section}.{k} must be one of {', '.join(CHOICES[f'{section}.{k}'])}, got {value!r}")
             config[section][k] = value
     _check_guard(config["guard"])
     _check_metrics(config, registry)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import torch
 
+from ganzoo import distributed
 from ganzoo.best import BestTracker
 from ganzoo.checkpoint import atomic_save, drop_after, load_checkpoint, save_step
 from ganzoo.data import Batcher, user_cache_dir
@@ -79,10 +80,16 @@ class Trainer:
         self.components: Components = engine.build(config, self.spec)
         self.generator = self.components.generator.to(device)
         self.discriminator = self.components.discriminator.to(device)
+        # The schedule trains through DDP wrappers; checkpoints hold the unwrapped networks' weights.
+        self.ranks = distributed.current()
+        self.components.generator = distributed.wrap(self.generator, device, config["distributed"])
+        self.components.discriminator = distributed.wrap(self.discriminator, device, config["distributed"])
         self.schedule = engine.make_schedule(config, self.components, self.spec)
-        self.batcher = Batcher(data, train["batch_size"], train["seed"], device)
+        distributed.seed_rank(train["seed"])
+        self.batcher = Batcher(data, train["batch_size"], train["seed"], device, self.ranks.rank, self.ranks.world_size)
         self.step = 0
-        self.images_per_step = train["batch_size"] * getattr(self.schedule, "batches_per_step", 1)
+        self.images_per_step = (train["batch_size"] * getattr(self.schedule, "batches_per_step", 1)
+                                * self.ranks.world_size)
         n, nrow = config["sample"]["n"], config["sample"]["nrow"]
         z, labels = fixed_inputs(self.spec, self.generator.latent_dim, n, nrow, train["seed"])
         self.fixed_z, self.fixed_labels = z.to(device), (labels.to(device) if labels is not None else None)
@@ -101,7 +108,9 @@ class Trainer:
         return self.run_dir / "checkpoints"
 
     def log_event(self, event: dict) -> None:
-        """Append one JSON object to metrics.jsonl."""
+        """Append one JSON object to metrics.jsonl (rank 0 alone)."""
+        if not self.ranks.is_main:
+            return
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(event) + "\n")
 
@@ -125,7 +134,9 @@ class Trainer:
         return self.generate(z, labels)
 
     def write_samples(self, name: str) -> list[Path]:
-        """Save the fixed-noise samples as samples/<name>.*"""
+        """Save the fixed-noise samples as samples/<name>.* (rank 0 alone)."""
+        if not self.ranks.is_main:
+            return []
         x = self.generate(self.fixed_z, self.fixed_labels)
         real = self.data.x[:2000] if self.spec.kind == "points" else None
         return save_samples(x, self.spec, self.run_dir / "samples" / name, self.grid_nrow, real, f"step {self.step}")
@@ -172,14 +183,21 @@ class Trainer:
             self.best.load_state_dict(state["best"])
         self.rollbacks = int(state["guard"]["rollbacks"])
         self.last_eval = state["eval"]
-        set_rng_state(state["rng"])
+        distributed.restore_rng(state, set_rng_state)
         self._saved_step = self.step
 
     def save_checkpoint(self, force: bool = False) -> Path:
-        """Write checkpoints/step_<step>.pt and last.pt atomically (once per step unless forced), keeping keep_last."""
+        """Write checkpoints/step_<step>.pt and last.pt atomically (once per step unless forced), keeping keep_last.
+
+        Every rank calls it (their RNG states are gathered); rank 0 alone writes.
+        """
         path = self.checkpoint_dir / f"step_{self.step:06d}.pt"
         if force or self._saved_step != self.step:
-            path = save_step(self.state_dict(), self.checkpoint_dir, self.step, self.config["train"]["keep_last"])
+            state = self.state_dict()
+            if self.ranks.world_size > 1:
+                state["rng_ranks"] = distributed.gather(state["rng"])
+            if self.ranks.is_main:
+                path = save_step(state, self.checkpoint_dir, self.step, self.config["train"]["keep_last"])
             self._saved_step = self.step
         return path
 
@@ -219,10 +237,11 @@ class Trainer:
         used = self.rollbacks + 1
         self.load_state_dict(state)
         self.rollbacks = used
-        truncate_log(self.run_dir, self.step)
-        drop_after(self.checkpoint_dir, self.step)
+        if self.ranks.is_main:
+            truncate_log(self.run_dir, self.step)
+            drop_after(self.checkpoint_dir, self.step)
+            write_config(self.run_dir, self.config)
         self.log_event({"event": "rollback", "step": self.step, "diverged_at": step, "cause": what, "changes": changes})
-        write_config(self.run_dir, self.config)
         self.save_checkpoint(force=True)
 
     # --- evaluation ------------------------------------------------------------------------
@@ -253,12 +272,15 @@ class Trainer:
             [torch.stack([p[k].float() for p in self.pending]).mean() for k in self.pending[0]]).tolist())}
         logs["images_per_s"] = window_steps * self.images_per_step / max(elapsed, 1e-9)
         self.log_event({"event": "train", "step": self.step, **logs})
-        self.engine.pm.hook.ganzoo_step_end(run=self, step=self.step, logs=logs)
+        if self.ranks.is_main:
+            self.engine.pm.hook.ganzoo_step_end(run=self, step=self.step, logs=logs)
         self.pending = []
         return logs
 
     def _evaluate_and_track(self) -> dict[str, Any]:
-        """Evaluate, and write best.pt when the primary metric improves."""
+        """Evaluate, and write best.pt when the primary metric improves (rank 0 alone)."""
+        if not self.ranks.is_main:
+            return {}
         results = self.evaluate()
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
         if self.best is not None and self.best.update(flat, self.step):
@@ -274,11 +296,12 @@ class Trainer:
         from ganzoo.progress import TrainingProgress
 
         train = self.config["train"]
-        self.engine.pm.hook.ganzoo_train_start(run=self)
+        if self.ranks.is_main:
+            self.engine.pm.hook.ganzoo_train_start(run=self)
         window_start, window_steps = time.perf_counter(), 0
         with TrainingProgress(self.total_steps, self.step, enabled=self.show_progress) as progress:
             while self.step < self.total_steps:
-                self.pending.append(self.schedule.step(self.batcher.next))
+                self.pending.append(distributed.average(self.schedule.step(self.batcher.next)))
                 self.step += 1
                 window_steps += 1
                 if self.step % train["log_every"] == 0 or self.step == self.total_steps:
@@ -307,5 +330,6 @@ class Trainer:
         if results:
             (self.run_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         self.save_checkpoint()
-        self.engine.pm.hook.ganzoo_train_end(run=self)
+        if self.ranks.is_main:
+            self.engine.pm.hook.ganzoo_train_end(run=self)
         return results

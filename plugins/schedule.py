@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, Callable
 
 import torch
@@ -18,6 +19,8 @@ class AdversarialSchedule:
     Separate learning rates give the two time-scale update rule (Heusel et al. 2017); ``ema_decay``
     > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019).
     The last D update's fake batch is reused for the G update, as in the DCGAN reference loop.
+    Under DDP the G update's pass through D skips D's gradient all-reduce (``no_sync``): those
+    gradients are discarded by the next D update, so only D's own updates synchronize.
     """
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, loss: Any, spec: DataSpec, *, n_critic: int,
@@ -52,7 +55,8 @@ class AdversarialSchedule:
             self.opt_d.zero_grad(set_to_none=True)
             total.backward()
             self.opt_d.step()
-        g_loss = self.loss.g_loss(self.D(fake, labels))
+        with getattr(self.D, "no_sync", nullcontext)():
+            g_loss = self.loss.g_loss(self.D(fake, labels))
         total_g = g_loss + self._regularization() if self._regularization else g_loss
         self.opt_g.zero_grad(set_to_none=True)
         total_g.backward()

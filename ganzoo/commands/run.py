@@ -11,6 +11,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
+from ganzoo import launch
 from ganzoo.commands.common import add_override_argument, err, load_engine, out, run_overrides
 from ganzoo.errors import CheckpointError, GanzooError
 
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-progress", action="store_true", help="no live progress bar")
     run.add_argument("--tensorboard", action="store_true",
                      help="log to RUN_DIR/tensorboard (logging.tensorboard; needs the 'tensorboard' extra)")
+    launch.add_arguments(run)
     run.set_defaults(handler=run_command)
 
 
@@ -52,45 +54,88 @@ def versions(engine: Any, config: dict) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Validate everything, then create the run directory (or reopen the resumed one) and train."""
+    """Launch the workers (--nproc-per-node), or train in this process, as one rank when torchrun started it."""
+    from ganzoo import distributed
     from ganzoo.device import resolve_device
 
     engine = load_engine()
+    if launch.requested(args):
+        return launch.launch(args, check_launch(engine, args))
+    device = distributed.rank_device(resolve_device(args.device))
+    with distributed.session(device, args.dist_backend):
+        return resume_run(engine, args, device) if args.resume else start_run(engine, args, device)
+
+
+def check_launch(engine: Any, args: argparse.Namespace) -> Path:
+    """Validate a command before its workers start; returns the run directory it will use."""
+    import torch
+
+    from ganzoo.device import resolve_device
+    from ganzoo.resume import plan_resume
+    from ganzoo.rundir import plan_run_dir
+    from ganzoo.sources import resolve_experiment
+
+    device = resolve_device(args.device)
+    if device.type == "cuda" and args.nproc_per_node > torch.cuda.device_count():
+        raise GanzooError(f"--nproc-per-node {args.nproc_per_node}: this node has only "
+                          f"{torch.cuda.device_count()} GPU(s); use one process per GPU")
     if args.resume:
-        return resume_run(engine, args)
+        return plan_resume(engine, Path(args.resume), args.experiment, run_overrides(args), lambda text: None).run_dir
+    if args.experiment is None:
+        raise GanzooError("name an experiment (see 'ganzoo list') or a YAML file, or pass --resume RUN_DIR")
+    name, _ = resolve_experiment(engine, args.experiment, run_overrides(args))
+    return plan_run_dir(args.out, name)
+
+
+def start_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
+    """Validate everything, then create the run directory and train (rank 0 plans and writes it)."""
+    from ganzoo import distributed
+
     if args.experiment is None:
         raise GanzooError("name an experiment (see 'ganzoo list') or a YAML file, or pass --resume RUN_DIR")
     from ganzoo.rundir import create_run_dir, plan_run_dir, remove_unstarted
     from ganzoo.sources import resolve_experiment
 
     name, config = resolve_experiment(engine, args.experiment, run_overrides(args))
-    device = resolve_device(args.device)
-    run_dir = plan_run_dir(args.out, name)
+    main = distributed.current().is_main
+    run_dir = distributed.from_main(lambda: plan_run_dir(args.out, name))
     trainer = build_trainer(engine, config, device, run_dir, args)
-    config["run"] = {"device": str(device), "data": trainer.spec.to_dict(), "versions": versions(engine, config)}
-    create_run_dir(run_dir, config)
-    err.print(f"training [bold]{name}[/] on {device} for {config['train']['steps']} steps -> {run_dir}",
-              highlight=False)
+    config["run"] = {"device": str(device), "data": trainer.spec.to_dict(), "versions": versions(engine, config),
+                     "distributed": distributed.record(config, device)}
+    if main:
+        create_run_dir(run_dir, config)
+        err.print(f"training [bold]{name}[/] on {device}{_ranks_note(trainer)} for {config['train']['steps']} "
+                  f"steps -> {run_dir}", highlight=False)
     try:
         return train_and_report(trainer, run_dir)
     except GanzooError:
-        remove_unstarted(run_dir)
+        if main:
+            remove_unstarted(run_dir)
         raise
 
 
-def resume_run(engine: Any, args: argparse.Namespace) -> int:
-    """Continue a run from its newest good checkpoint to its configured total steps."""
+def _ranks_note(trainer: Any) -> str:
+    size = trainer.ranks.world_size
+    return f" x {size} processes (global batch {trainer.config['train']['batch_size'] * size})" if size > 1 else ""
+
+
+def resume_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
+    """Continue a run from its newest good checkpoint to its configured total steps (with any world size)."""
+    from ganzoo import distributed
     from ganzoo.checkpoint import drop_after
-    from ganzoo.device import resolve_device
     from ganzoo.resume import plan_resume
     from ganzoo.rundir import truncate_log, write_config
 
     if args.out:
         raise GanzooError("--out does not go with --resume: a resumed run continues in its own directory")
-    warn = lambda text: err.print(f"[yellow]warning:[/] {text}", highlight=False)  # noqa: E731
+    main = distributed.current().is_main
+
+    def warn(text: str) -> None:
+        if main:
+            err.print(f"[yellow]warning:[/] {text}", highlight=False)
+
     plan = plan_resume(engine, Path(args.resume), args.experiment, run_overrides(args), warn)
     config, run_dir = plan.config, plan.run_dir
-    device = resolve_device(args.device)
     trainer = build_trainer(engine, config, device, run_dir, args)
     if plan.state is not None:
         if _plain(plan.state["spec"]) != _plain(trainer.spec.to_dict()):
@@ -105,18 +150,27 @@ def resume_run(engine: Any, args: argparse.Namespace) -> int:
     if config["run"].get("versions") not in (None, now):
         warn("library or plugin versions differ from the ones this run started with; "
              "the resumed run may not be bitwise identical to an uninterrupted one")
-    truncate_log(run_dir, trainer.step)
-    drop_after(trainer.checkpoint_dir, trainer.step)
-    record = {"step": trainer.step, "device": str(device), "changes": plan.changes}
+    before = (config["run"].get("distributed") or {}).get("world_size", 1)
+    config["run"]["distributed"] = distributed.record(config, device)
+    if before != trainer.ranks.world_size:
+        warn(f"this run was trained on {before} process(es) and continues on {trainer.ranks.world_size}: "
+             f"the global batch is now {config['run']['distributed']['global_batch_size']} and the data order differs")
+    if main:
+        truncate_log(run_dir, trainer.step)
+        drop_after(trainer.checkpoint_dir, trainer.step)
+    record = {"step": trainer.step, "device": str(device), "world_size": trainer.ranks.world_size,
+              "changes": plan.changes}
     config["run"]["device"] = str(device)
     config["run"]["resumes"] = list(config["run"].get("resumes") or []) + [record]
-    write_config(run_dir, config)
+    if main:
+        write_config(run_dir, config)
     trainer.log_event({"event": "resume", **record})
     if plan.changes and plan.state is not None:
         trainer.save_checkpoint(force=True)
     changed = f" with {', '.join(f'{k}={v[1]!r}' for k, v in plan.changes.items())}" if plan.changes else ""
-    err.print(f"resuming [bold]{config['experiment']}[/] at step {trainer.step} of {config['train']['steps']} "
-              f"on {device}{changed} -> {run_dir}", highlight=False)
+    if main:
+        err.print(f"resuming [bold]{config['experiment']}[/] at step {trainer.step} of {config['train']['steps']} "
+                  f"on {device}{_ranks_note(trainer)}{changed} -> {run_dir}", highlight=False)
     return train_and_report(trainer, run_dir)
 
 
@@ -126,6 +180,7 @@ def _plain(value: Any) -> Any:
 
 def build_trainer(engine: Any, config: dict, device: Any, run_dir: Path, args: argparse.Namespace) -> Any:
     """Load the data and build the trainer (with its best-checkpoint tracker); nothing is written yet."""
+    from ganzoo import distributed
     from ganzoo.best import best_tracker
     from ganzoo.data import default_data_root
     from ganzoo.trainer import Trainer
@@ -137,7 +192,8 @@ def build_trainer(engine: Any, config: dict, device: Any, run_dir: Path, args: a
         engine.metric(name).check_applies(name, data.spec)
     best = best_tracker(engine, config)
     try:
-        trainer = Trainer(engine, config, device, run_dir, data, data_root, eval_data, progress=not args.no_progress)
+        trainer = Trainer(engine, config, device, run_dir, data, data_root, eval_data,
+                          progress=not args.no_progress and distributed.current().is_main)
     except (ValueError, TypeError, RuntimeError, ArithmeticError, IndexError) as exc:
         raise GanzooError(f"cannot build {config['experiment']!r} with this config: {exc}".splitlines()[0]) from None
     trainer.best = best
@@ -146,12 +202,13 @@ def build_trainer(engine: Any, config: dict, device: Any, run_dir: Path, args: a
 
 def train_and_report(trainer: Any, run_dir: Path) -> int:
     """Train with graceful SIGINT/SIGTERM handling; print results, or how to resume."""
+    from ganzoo import distributed
     from ganzoo.signals import Aborted, GracefulStop, exit_code
 
     resume = f"ganzoo run --resume {shlex.quote(str(run_dir))}"
     with GracefulStop() as stop:
         try:
-            results = trainer.train(stop.requested)
+            results = trainer.train(distributed.agreed(stop.requested))
         except Aborted as exc:
             err.print(f"aborted by {signal.Signals(exc.signum).name}; the last checkpoint is intact; "
                       f"resume with: {resume}", highlight=False)
@@ -163,5 +220,6 @@ def train_and_report(trainer: Any, run_dir: Path) -> int:
     for metric, result in results.items():
         shown = ", ".join(f"{k}={v:.4g}" for k, v in result["values"].items())
         out.print(f"{metric}: {shown}", highlight=False)
-    out.print(f"run directory: {run_dir}", highlight=False)
+    if trainer.ranks.is_main:
+        out.print(f"run directory: {run_dir}", highlight=False)
     return 0
