@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "ganzoo.commands.listing",
     "ganzoo.commands.plugins",
     "ganzoo.commands.sample",
+    "ganzoo.commands.eval",
 ]
 
 

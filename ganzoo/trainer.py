@@ -17,7 +17,7 @@ from ganzoo.data import Batcher, user_cache_dir
 from ganzoo.engine import Components, Engine
 from ganzoo.errors import CheckpointError
 from ganzoo.guard import DivergedError, first_nonfinite, lowered_learning_rates, nonfinite_parameter
-from ganzoo.metrics.base import EvalContext
+from ganzoo.metrics.base import EvalContext, model_spec
 from ganzoo.samples import fixed_inputs, grid_columns, save_samples
 from ganzoo.rundir import truncate_log, write_config
 from ganzoo.spec import Data
@@ -252,7 +252,7 @@ class Trainer:
             return {}
         real = self.eval_data if self.eval_data is not None else self.data
         ctx = EvalContext(
-            spec=self.spec, real=real, sample=self.sample, n=self.config["eval"]["n"],
+            spec=model_spec(self.spec, self.generator), real=real, sample=self.sample, n=self.config["eval"]["n"],
             seed=self.config["train"]["seed"], device=self.device, dataset=self.config["dataset"],
             cache_dir=user_cache_dir(), data_root=self.data_root, split=self.config["eval"]["split"],
         )

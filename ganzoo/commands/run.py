@@ -183,13 +183,12 @@ def build_trainer(engine: Any, config: dict, device: Any, run_dir: Path, args: a
     from ganzoo import distributed
     from ganzoo.best import best_tracker
     from ganzoo.data import default_data_root
+    from ganzoo.metrics.base import model_spec
     from ganzoo.trainer import Trainer
 
     data_root = default_data_root(args.data_root)
     data = engine.load_data(config, "train", data_root)
     eval_data = engine.load_data(config, config["eval"]["split"], data_root) if config["eval"]["metrics"] else None
-    for name in config["eval"]["metrics"]:
-        engine.metric(name).check_applies(name, data.spec)
     best = best_tracker(engine, config)
     try:
         trainer = Trainer(engine, config, device, run_dir, data, data_root, eval_data,
@@ -197,6 +196,9 @@ def build_trainer(engine: Any, config: dict, device: Any, run_dir: Path, args: a
     except (ValueError, TypeError, RuntimeError, ArithmeticError, IndexError) as exc:
         raise GanzooError(f"cannot build {config['experiment']!r} with this config: {exc}".splitlines()[0]) from None
     trainer.best = best
+    spec = model_spec(data.spec, trainer.generator)
+    for name in config["eval"]["metrics"]:
+        engine.metric(name).check_applies(name, spec)
     return trainer
 
 

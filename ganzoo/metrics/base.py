@@ -58,6 +58,17 @@ class EvalContext:
         return Data(self.real.x[idx], y, self.real.spec, extras, self.real.info)
 
 
+def model_spec(spec: DataSpec, generator: object) -> DataSpec:
+    """The data spec as a model sees it: without classes when the generator is unconditional.
+
+    A conditional generator has an int ``num_classes`` > 0 (see the networks hook); labelled
+    data trained on an unconditional one gives samples without labels.
+    """
+    if spec.conditional and int(getattr(generator, "num_classes", 0) or 0) <= 0:
+        return DataSpec(spec.shape, 0, spec.value_range)
+    return spec
+
+
 @dataclass(frozen=True)
 class MetricResult:
     """Named values and the protocol that makes them comparable."""

@@ -1,0 +1,83 @@
+"""``ganzoo eval``: score a run, or samples made elsewhere, and write eval.json with each metric's protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganzoo.commands.common import err, load_engine, out
+from ganzoo.errors import GanzooError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``eval``."""
+    ev = sub.add_parser("eval", help="evaluate a run (or external samples) and write eval.json",
+                        description="ganzoo eval RUN_DIR [--metrics a,b] | ganzoo eval --samples FILE.npz|DIR --dataset mnist")
+    ev.add_argument("run_dir", nargs="?", help="run directory written by 'ganzoo run'")
+    ev.add_argument("--samples", help=".npz (x: uint8 0..255 or floats in [-1, 1], optional labels) or a folder of images")
+    ev.add_argument("--dataset", help="data set the samples imitate (with --samples), e.g. mnist")
+    ev.add_argument("--metrics", help="comma-separated metric names (default: the run's eval.metrics; with --samples: fd)")
+    ev.add_argument("--n", type=int, help="generated (and real) samples per metric (default: the run's eval.n)")
+    ev.add_argument("--seed", type=int, help="seed of the sample draw (default: the run's train.seed, else 0)")
+    ev.add_argument("--split", help="real data split to compare with (default: the run's eval.split, else test)")
+    ev.add_argument("--checkpoint", default="last.pt", help="checkpoint file in RUN_DIR/checkpoints (default: last.pt)")
+    ev.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    ev.add_argument("--data-root", help="data directory (default: $GANZOO_DATA, else the user cache)")
+    ev.add_argument("--out", help="where to write the results (default: RUN_DIR/eval.json, or beside the samples)")
+    ev.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    ev.set_defaults(handler=eval_command)
+
+
+def _metric_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise GanzooError("--metrics needs at least one metric name, e.g. --metrics fd,kid")
+    return names
+
+
+def _default_out(args: argparse.Namespace) -> Path:
+    if args.out:
+        return Path(args.out)
+    if args.samples:
+        samples = Path(args.samples)
+        return samples / "eval.json" if samples.is_dir() else samples.with_name(f"{samples.stem}.eval.json")
+    return Path(args.run_dir) / "eval.json"
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    """Check the arguments, compute every metric, then write eval.json and print the results."""
+    from ganzoo.data import default_data_root, user_cache_dir
+    from ganzoo.device import resolve_device
+    from ganzoo.metrics.evaluate import evaluate_run, evaluate_samples, write_results
+
+    if (args.run_dir is None) == (args.samples is None):
+        raise GanzooError("pass either a run directory or --samples FILE.npz|DIR (with --dataset NAME)")
+    if args.samples is not None and not args.dataset:
+        raise GanzooError("--samples needs --dataset NAME, the data set the samples imitate (e.g. --dataset mnist)")
+    if args.n is not None and args.n < 2:
+        raise GanzooError(f"--n must be at least 2, got {args.n}")
+    names = _metric_names(args.metrics)
+    engine = load_engine()
+    device = resolve_device(args.device)
+    root, cache = default_data_root(args.data_root), user_cache_dir()
+    if args.samples is not None:
+        results = evaluate_samples(engine, Path(args.samples), args.dataset, names or ["fd"], args.n,
+                                   args.seed if args.seed is not None else 0, args.split or "test", device, root, cache)
+    else:
+        results = evaluate_run(engine, Path(args.run_dir), names, args.n, args.seed, args.split, device, root, cache,
+                               args.checkpoint)
+    path = write_results(results, _default_out(args))
+    if args.json:
+        out.print_json(json.dumps(results))
+    else:
+        for name, result in results.items():
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in result["values"].items())
+            p = result["protocol"]
+            who = f"{p['evaluator']} sha256 {p['evaluator_sha256'][:12]}" if "evaluator" in p else p.get("name", name)
+            out.print(f"{name}: {shown}  [{who}; {p.get('split', '')} split; real {p.get('real_samples')}, "
+                      f"fake {p.get('fake_samples')}; seed {p.get('seed')}]", highlight=False, markup=False)
+        err.print(f"wrote {path}", highlight=False)
+    return 0

@@ -1,0 +1,92 @@
+"""Evaluating a finished run, or samples made elsewhere, under one protocol (``ganzoo eval``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ganzoo.engine import Engine
+from ganzoo.errors import GanzooError
+from ganzoo.metrics.base import EvalContext, model_spec
+from ganzoo.spec import DataSpec
+
+
+def check_metrics(engine: Engine, names: list[str], spec: DataSpec) -> None:
+    """Every metric must exist and fit the data; otherwise one clear error."""
+    if not names:
+        raise GanzooError("no metrics to compute; pass --metrics NAME[,NAME] (see 'ganzoo list metrics')")
+    for name in names:
+        engine.metric(name).check_applies(name, spec)
+
+
+def compute(engine: Engine, names: list[str], ctx: EvalContext, extra_protocol: dict | None = None) -> dict:
+    """{metric: {"values": ..., "protocol": ...}} for each named metric on one context."""
+    results = {}
+    for name in names:
+        result = engine.metric(name).fn(ctx).to_dict()
+        result["protocol"].update(extra_protocol or {})
+        results[name] = result
+    return results
+
+
+def evaluate_run(engine: Engine, run_dir: Path, names: list[str] | None, n: int | None, seed: int | None,
+                 split: str | None, device: torch.device, data_root: Path, cache_dir: Path,
+                 checkpoint: str = "last.pt") -> dict:
+    """Metrics of a run's generator (EMA weights when kept) against its data set's split."""
+    from ganzoo.runs import load_run
+
+    run = load_run(run_dir, device, engine, checkpoint)
+    config = run.config
+    names = names if names is not None else list(config["eval"]["metrics"])
+    generator = run.generator
+    spec = model_spec(run.spec, generator)
+    check_metrics(engine, names, spec)
+    split = split or config["eval"]["split"]
+    real = engine.load_data(config, split, data_root)
+
+    @torch.no_grad()
+    def sample(count: int, labels: torch.Tensor | None, batch: int = 500) -> torch.Tensor:
+        out = []
+        for i in range(0, count, batch):
+            z = torch.randn(min(batch, count - i), generator.latent_dim, device=device)
+            lab = labels[i : i + batch].to(device) if labels is not None else None
+            out.append(generator(z, lab).float().cpu())
+        return torch.cat(out)
+
+    ctx = EvalContext(spec=spec, real=real, sample=sample, n=n or config["eval"]["n"],
+                      seed=config["train"]["seed"] if seed is None else seed, device=device,
+                      dataset=config["dataset"], cache_dir=cache_dir, data_root=data_root, split=split)
+    return compute(engine, names, ctx, {"run": str(run_dir), "checkpoint": checkpoint, "step": run.step})
+
+
+def evaluate_samples(engine: Engine, samples: Path, dataset: str, names: list[str], n: int | None, seed: int,
+                     split: str, device: torch.device, data_root: Path, cache_dir: Path) -> dict:
+    """Metrics of samples from outside ganzoo (labelled ones allow conditional accuracy) against a data set."""
+    from ganzoo.metrics.external import SamplesError, load_samples
+
+    if not samples.exists():
+        raise SamplesError(f"no samples at {samples}; pass an .npz file or a folder of images")
+    block = {"name": engine.registry.get("datasets", dataset).name}
+    real = engine.load_data({"dataset": block}, split, data_root)
+    x, labels = load_samples(samples, real.spec)
+    spec = DataSpec(real.spec.shape, real.spec.num_classes if labels is not None else 0, real.spec.value_range)
+    check_metrics(engine, names, spec)
+    count = min(n or len(x), len(x))
+    fake = (x[:count], labels[:count] if labels is not None else None)
+
+    def no_sampling(count: int, labels: torch.Tensor | None) -> torch.Tensor:
+        raise GanzooError("external samples are fixed; ganzoo cannot draw more of them")
+
+    ctx = EvalContext(spec=spec, real=real, sample=no_sampling, n=count, seed=seed, device=device, dataset=block,
+                      cache_dir=cache_dir, data_root=data_root, split=split, _fake=fake)
+    return compute(engine, names, ctx, {"samples": str(samples)})
+
+
+def write_results(results: dict, path: Path) -> Path:
+    """Write eval.json atomically: the old file or the complete new one, never half of it."""
+    from ganzoo.checkpoint import atomic_write_bytes
+
+    atomic_write_bytes((json.dumps(results, indent=2) + "\n").encode("utf-8"), Path(path))
+    return Path(path)
