@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import json
 import os
 import signal
@@ -19,6 +21,7 @@ from conftest import ROOT, TINY_RING
 
 from ganzoo import distributed
 from ganzoo.checkpoint import load_checkpoint
+from ganzoo.cli import main
 from ganzoo.engine import Engine
 from ganzoo.launch import launch_config
 from ganzoo.runs import load_run
@@ -158,21 +161,39 @@ def test_killing_one_rank_ends_the_job_and_a_single_process_resumes(launched_run
     assert f"--resume {run_dir} --nproc-per-node 2" in last_line
     step = load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"]
     assert step >= 50
-    resumed = _cli("run", "--resume", str(run_dir), "--steps", str(step + 10), "--no-progress")
-    assert resumed.returncode == 0, resumed.stderr
-    assert "trained on 2 process(es) and continues on 1" in resumed.stderr
+    code, _, err = _in_process("run", "--resume", str(run_dir), "--steps", str(step + 10), "--no-progress")
+    assert code == 0, err
+    assert "trained on 2 process(es) and continues on 1" in err
     run = load_run(run_dir, CPU)
     assert run.step == step + 10
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["run"]["distributed"]["world_size"] == 1
 
 
-def test_launch_options_are_checked_before_any_worker_starts(tmp_path):
-    bad = _cli("run", "gan-ring8", "--nproc-per-node", "0", "--out", str(tmp_path / "r"))
-    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
-        "ganzoo: error: --nproc-per-node must be a positive number of processes per node"]
-    unknown = _cli("run", "gan-ring9", "--nproc-per-node", "2", "--out", str(tmp_path / "r"))
-    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+def _in_process(*argv: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(list(argv))
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["gan-ring8", "--nproc-per-node", "0"], "--nproc-per-node must be a positive number of processes per node"),
+    (["gan-ring8", "--nproc-per-node", "2", "--nnodes", "2", "--node-rank", "2"], "--node-rank must lie in 0..1"),
+    (["gan-ring9", "--nproc-per-node", "2"], "unknown experiment"),
+    (["gan-ring8", "--nproc-per-node", "2", "--set", "distributed.batchnorm=global"],
+     "distributed.batchnorm must be one of auto, sync, per-rank"),
+])
+def test_bad_launches_are_one_line_before_any_worker_starts(tmp_path, argv, message):
+    code, _, err = _in_process("run", *argv, "--out", str(tmp_path / "r"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert not (tmp_path / "r").exists()
+
+
+def test_launch_options_inside_torchrun_are_refused(monkeypatch, tmp_path):
+    for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(key, value)
+    code, _, err = _in_process("run", "gan-ring8", "--nproc-per-node", "2", "--out", str(tmp_path / "r"))
+    assert code == 2 and "started by torchrun" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="nccl needs CUDA")
