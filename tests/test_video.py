@@ -1,0 +1,229 @@
+"""VGAN (Vondrick et al. 2016), video samples (GIF, PNG strip) and the video metrics, on tiny clips."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from ganzoo.cli import main
+from ganzoo.engine import Engine
+from ganzoo.errors import ConfigError
+from ganzoo.metrics.base import EvalContext
+from ganzoo.metrics.video import consistent_share, frames_of, mean_motion
+from ganzoo.spec import Data, DataSpec
+from ganzoo.video import save_gif, save_strip, save_video_samples
+
+ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
+
+from ganzoo_plugins.vgan_nets import upsampling_layers  # noqa: E402
+
+SPEC = DataSpec((1, 8, 16, 16))
+TINY_NET = {"latent_dim": 8, "width": 4, "d_width": 4}
+#: vgan-moving-mnist shrunk to seconds: 16x16 clips of 4 frames, one digit, 4-channel layers.
+TINY_RUN = ["--set", "dataset.frame_size=16", "--set", "dataset.frames=4", "--set", "dataset.digits=1",
+            "--set", "dataset.sequences=64", "--set", "network.width=4", "--set", "network.d_width=4",
+            "--set", "network.latent_dim=8", "--set", "train.batch_size=8", "--set", "train.log_every=1",
+            "--set", "train.sample_every=1", "--set", "sample.n=4", "--set", "sample.nrow=2",
+            "--set", "eval.metrics=[motion]", "--set", "eval.primary=null", "--set", "eval.n=16"]
+
+
+def build(spec: DataSpec = SPEC, **params):
+    """G and D of the registered vgan family."""
+    return ENGINE.registry.get("networks", "vgan").obj(spec, **{**TINY_NET, **params})
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path, monkeypatch) -> Path:
+    """Moving MNIST caches go to a temporary directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+# --- networks ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(1, 4, 8, 8), (3, 8, 16, 16), (1, 16, 32, 32), (1, 32, 64, 64)])
+def test_architecture_is_sized_from_the_data_spec(shape):
+    """Clips of the spec's shape in [-1, 1] (tanh/sigmoid mix), one logit per clip from D."""
+    G, D = build(DataSpec(shape))
+    x = G(torch.randn(2, 8))
+    assert tuple(x.shape) == (2, *shape) and x.abs().max() <= 1
+    assert tuple(D(x).shape) == (2,)
+
+
+def test_the_paper_sizes_start_from_a_2x4x4_volume():
+    """64x64 frames need four stride-2 layers; 32 frames then start from 2 time steps, as in the paper."""
+    assert upsampling_layers(DataSpec((3, 32, 64, 64))) == 4
+    G, _ = build(DataSpec((3, 32, 64, 64)), width=64)
+    first = G.foreground[0]
+    assert first.kernel_size == (2, 4, 4) and first.out_channels == 512
+
+
+def test_clip_is_the_mask_blend_of_foreground_and_static_background():
+    """G(z) = m ⊙ f + (1 − m) ⊙ b with one background frame for all time steps."""
+    G, _ = build()
+    G.eval()
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        foreground, mask, background = G.streams(z)
+        clip = G(z)
+    assert tuple(mask.shape) == (3, 1, 8, 16, 16) and tuple(background.shape) == (3, 1, 16, 16)
+    assert 0 <= float(mask.min()) and float(mask.max()) <= 1
+    assert torch.allclose(clip, mask * foreground + (1 - mask) * background.unsqueeze(2), atol=1e-6)
+
+
+def test_mask_sparsity_term_is_weighted_l1_of_the_last_mask_and_trains_the_mask():
+    """regularization() = mask_l1 · mean |m| of the last forward pass, differentiable into the mask head."""
+    G, _ = build(mask_l1=0.5)
+    G(torch.randn(4, 8))
+    term = G.regularization()
+    assert torch.isclose(term, 0.5 * G.last_mask.abs().mean())
+    term.backward()
+    assert G.mask_head[0].weight.grad is not None and G.mask_head[0].weight.grad.abs().sum() > 0
+    assert G.video_head[0].weight.grad is None
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ((1, 16, 30, 30), "cannot make 30x30 frames.*8, 16, 32, 64, 128"),
+    ((1, 16, 32, 16), "cannot make 32x16 frames"),
+    ((1, 12, 32, 32), "cannot make 12-frame clips at 32x32.*multiple of 8 \\(8, 16, 24, 32"),
+    ((1, 28, 28), "vgan makes video"),
+])
+def test_sizes_the_architecture_cannot_make_name_the_sizes_that_work(shape, message):
+    """A one-line ConfigError that names the frame sizes or frame counts that work."""
+    with pytest.raises(ConfigError, match=message) as info:
+        build(DataSpec(shape))
+    assert "\n" not in str(info.value)
+
+
+# --- video files ------------------------------------------------------------------------------
+def _clips(n: int = 4, frames: int = 5, size: int = 16) -> torch.Tensor:
+    """Clips whose frame t of clip i is a bright square at column i + t over a dark ground."""
+    x = torch.full((n, 1, frames, size, size), -1.0)
+    for i in range(n):
+        for t in range(frames):
+            x[i, 0, t, 4:8, i + t : i + t + 4] = 1.0
+    return x
+
+
+def test_gif_is_a_grid_of_clips_playing_in_sync(tmp_path):
+    """One GIF frame per time step, each the grid of every clip at that time step, lossless for gray."""
+    x = _clips()
+    path = save_gif(x, SPEC, tmp_path / "s.gif", nrow=2)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 5 and gif.size == (2 * 18 + 2, 2 * 18 + 2)
+        for t in (0, 3):
+            gif.seek(t)
+            frame = torch.tensor(list(gif.convert("L").getdata()), dtype=torch.float).view(38, 38)
+            for i, (row, col) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+                top, left = 2 + row * 18, 2 + col * 18
+                expected = (x[i, 0, t] + 1) * 127.5
+                assert torch.allclose(frame[top : top + 16, left : left + 16], expected.round())
+
+
+def test_png_strip_has_a_row_per_clip_and_a_column_per_frame(tmp_path):
+    """The strip shows the first clips frame by frame, for documents."""
+    path = save_strip(_clips(n=4, frames=5), SPEC, tmp_path / "s.png", clips=3)
+    with Image.open(path) as png:
+        assert png.size == (5 * 18 + 2, 3 * 18 + 2)
+        pixels = png.convert("L")
+        # clip 0's square covers columns t..t+3 of frame t: column 1 at frame 0, column 6 at frame 4 only
+        assert pixels.getpixel((2 + 1, 6)) == 255 and pixels.getpixel((2 + 6, 6)) == 0
+        assert pixels.getpixel((2 + 4 * 18 + 6, 6)) == 255 and pixels.getpixel((2 + 4 * 18 + 1, 6)) == 0
+
+
+def test_save_samples_dispatches_video_to_gif_and_strip(tmp_path):
+    """The trainer's and ganzoo sample's save_samples writes a GIF and a PNG strip for video."""
+    from ganzoo.samples import save_samples
+
+    paths = save_samples(_clips(), DataSpec((1, 5, 16, 16)), tmp_path / "final", 2)
+    assert [p.name for p in paths][:2] == ["final.gif", "final.png"] and all(p.is_file() for p in paths)
+    assert paths == save_video_samples(_clips(), DataSpec((1, 5, 16, 16)), tmp_path / "final", 2)
+
+
+# --- metrics ----------------------------------------------------------------------------------
+def test_frames_of_keeps_clips_together():
+    """(N, C, T, H, W) -> (N*T, C, H, W), clip 0's frames first."""
+    x = _clips(n=2, frames=3)
+    frames = frames_of(x)
+    assert tuple(frames.shape) == (6, 1, 16, 16) and torch.equal(frames[4], x[1, :, 1])
+
+
+def test_consistency_counts_clips_whose_prediction_never_changes():
+    """Share of rows with a single value."""
+    predictions = torch.tensor([[3, 3, 3], [3, 3, 5], [1, 1, 1], [0, 2, 0]])
+    assert consistent_share(predictions) == 0.5
+
+
+def test_motion_is_the_mean_frame_difference_on_a_unit_scale():
+    """A frozen clip has no motion; a square sliding one pixel per frame moves 8/256 of a frame's pixels."""
+    x = _clips(n=1, frames=4)
+    assert mean_motion(x[:, :, :1].expand(-1, -1, 4, -1, -1), (-1.0, 1.0)) == 0
+    assert mean_motion(x, (-1.0, 1.0)) == pytest.approx(8 / 256)
+
+
+@pytest.fixture(scope="module")
+def real_clips(mnist_root):
+    """32x32 two-digit clips of 16 frames from the test split (the default experiment's shape)."""
+    factory = ENGINE.registry.get("datasets", "moving-mnist").obj
+    return factory(mnist_root, "test", False, frame_size=32, frames=16, digits=2, sequences=240)
+
+
+def _context(real: Data, fake: torch.Tensor, mnist_root: Path) -> EvalContext:
+    from ganzoo.data import user_cache_dir
+
+    return EvalContext(spec=real.spec, real=real, sample=lambda n, labels: fake[:n], n=120, seed=0,
+                       device=torch.device("cpu"), dataset={"name": "moving-mnist"}, cache_dir=user_cache_dir(),
+                       data_root=mnist_root, split="test")
+
+
+def test_video_metrics_tell_real_clips_from_frozen_ones(real_clips, mnist_root, monkeypatch):
+    """Real vs real: small Fréchet distance, consistency at the ceiling, no motion gap; frozen clips fail motion."""
+    monkeypatch.delenv("XDG_CACHE_HOME")  # the evaluator lives in the user cache, trained there once
+    metric = {name: ENGINE.metric(name) for name in ("frechet-frames", "digit-consistency", "motion")}
+    other_real = real_clips.x[120:]
+    same = {name: m.fn(_context(real_clips, other_real, mnist_root)) for name, m in metric.items()}
+    frozen_clips = other_real[:, :, :1].expand_as(other_real).contiguous()
+    frozen = {name: m.fn(_context(real_clips, frozen_clips, mnist_root)) for name, m in metric.items()}
+    assert same["motion"].values["gap"] < 0.1 * same["motion"].values["real"]
+    assert frozen["motion"].values["fake"] == 0 and frozen["motion"].values["gap"] == same["motion"].values["real"]
+    assert frozen["digit-consistency"].values["fake"] == 1.0
+    assert 0 < same["digit-consistency"].values["real"] < 1
+    blank = torch.full_like(other_real, -1.0)
+    assert metric["frechet-frames"].fn(_context(real_clips, blank, mnist_root)).values["fd"] > \
+        10 * same["frechet-frames"].values["fd"]
+    protocol = same["frechet-frames"].protocol
+    assert protocol["fake_samples"] == 120 and protocol["unit"] == "clips" and protocol["frames_per_clip"] == 16
+    assert protocol["split"] == "test" and protocol["evaluator_sha256"]
+
+
+# --- the command line -------------------------------------------------------------------------
+def test_run_then_sample_a_video_model(tmp_path, capsys, mnist_root):
+    """A tiny vgan-moving-mnist run writes GIF samples and eval; ganzoo sample writes a GIF; --label is refused."""
+    run_dir = tmp_path / "run"
+    code = main(["run", "vgan-moving-mnist", "--steps", "2", "--no-progress", "--out", str(run_dir),
+                 "--data-root", str(mnist_root), *TINY_RUN])
+    assert code == 0, capsys.readouterr().err
+    assert {p.name for p in (run_dir / "samples").iterdir()} >= {"step_000001.gif", "final.gif", "final.png"}
+    with Image.open(run_dir / "samples" / "final.gif") as gif:
+        assert gif.n_frames == 4
+    assert set(json.loads((run_dir / "eval.json").read_text())["motion"]["values"]) == {"fake", "real", "gap"}
+    capsys.readouterr()
+    assert main(["sample", str(run_dir), "--n", "6", "-o", str(tmp_path / "clips.gif"), "--device", "cpu"]) == 0
+    with Image.open(tmp_path / "clips.gif") as gif:
+        assert gif.n_frames == 4
+    capsys.readouterr()
+    assert main(["sample", str(run_dir), "--label", "3", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unconditional" in err
+
+
+def test_frame_size_vgan_cannot_make_exits_2_without_a_run_directory(tmp_path, capsys, mnist_root):
+    """A 24px frame is refused on one line naming the sizes that work; no run directory is left."""
+    out = tmp_path / "run"
+    code = main(["run", "vgan-moving-mnist", "--no-progress", "--out", str(out), "--data-root", str(mnist_root),
+                 "--set", "dataset.frame_size=24", "--set", "dataset.sequences=40"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert re.search(r"cannot make 24x24 frames.*8, 16, 32, 64", err) and not out.exists()
