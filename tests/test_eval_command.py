@@ -10,7 +10,7 @@ import torch
 
 from ganzoo.cli import main
 
-TINY_MNIST = ["--steps", "3", "--set", "dataset.limit=300", "--set", "eval.metrics=[]", "--set", "train.batch_size=32",
+TINY_MNIST = ["--steps", "3", "--set", "dataset.limit=300", "--set", "eval.n=150", "--set", "train.batch_size=32",
               "--set", "sample.n=10", "--no-progress", "--device", "cpu"]
 
 
@@ -23,7 +23,7 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, mnist_root):
-    """A 3-step unconditional (gan-mnist) and conditional (cgan-mnist) run, trained once."""
+    """A 3-step unconditional (gan-mnist) and conditional (cgan-mnist) run with their registry metrics, trained once."""
     base = tmp_path_factory.mktemp("runs")
     for name in ("gan-mnist", "cgan-mnist"):
         assert main(["run", name, "--out", str(base / name), "--data-root", str(mnist_root), *TINY_MNIST]) == 0
@@ -44,6 +44,15 @@ def one_error_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ganzoo: error: ") and "Traceback" not in err
     return lines[0]
+
+
+def test_training_evaluates_the_registry_metrics(runs):
+    """The MNIST experiments' eval blocks run at the end of training, into metrics.jsonl and eval.json."""
+    for name, keys in (("gan-mnist", {"fd.fd"}), ("cgan-mnist", {"fd.fd", "conditional-accuracy.accuracy"})):
+        events = [json.loads(line) for line in (runs / name / "metrics.jsonl").read_text().splitlines()]
+        final = [e for e in events if e["event"] == "eval"][-1]
+        assert final["step"] == 3 and keys <= set(final)
+        assert final["fd.fd"] > 0 and all(0 <= final[k] <= 1 for k in keys - {"fd.fd"})
 
 
 def test_eval_writes_every_metric_with_its_protocol(runs, mnist_root, capsys):
@@ -79,6 +88,7 @@ def test_conditional_accuracy_of_a_conditional_run(runs, mnist_root, capsys):
     (["--metrics", "conditional-accuracy"], "needs a conditional model"),
     (["--metrics", "fd", "--n", "50"], "needs more samples than dimensions"),
     (["--metrics", "modes"], "applies to points data"),
+    (["--metrics", "fid-inception"], "needs RGB images"),
 ])
 def test_bad_metric_requests_fail_with_one_line_and_write_nothing(runs, mnist_root, capsys, args, message):
     out = runs / "bad.json"

@@ -152,3 +152,37 @@ def test_the_metrics_plugin_registers_every_metric_with_provenance(engine):
         component = engine.registry.get("metrics", name)
         assert component.plugin == "metrics" and component.distribution == "ganzoo"
     assert engine.metric("conditional-accuracy").conditional
+
+
+def test_inception_fid_names_the_weight_file_it_needs(tmp_path, monkeypatch):
+    from ganzoo.metrics.inception import load_inception
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    expected = tmp_path / "hub" / "checkpoints" / "inception_v3_google-0cc3c7bd.pth"
+    with pytest.raises(MetricError, match=f"weights at {expected} and ganzoo never downloads them"):
+        load_inception()
+    expected.parent.mkdir(parents=True)
+    expected.write_bytes(b"not the published weights")
+    with pytest.raises(MetricError, match="does not match torchvision's published hash"):
+        load_inception()
+
+
+def test_inception_features_are_the_2048_pool_activations():
+    from torchvision.models import inception_v3
+
+    from ganzoo.metrics.inception import build_inception, inception_features
+
+    torch.manual_seed(0)
+    reference = inception_v3(weights=None, aux_logits=True, init_weights=False).eval()
+    model = build_inception(reference.state_dict())
+    x = torch.rand(2, 3, 40, 40, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    feats = inception_features(model, x, torch.device("cpu"), batch=1)
+    assert feats.shape == (2, 2048) and feats.dtype == torch.float64 and torch.isfinite(feats).all()
+    pooled = []
+    reference.avgpool.register_forward_hook(lambda module, inputs, output: pooled.append(output.flatten(1)))
+    resized = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", antialias=True, align_corners=False)
+    with torch.no_grad():
+        reference(resized)
+    assert torch.allclose(feats, pooled[0].double(), atol=1e-5)
+    with pytest.raises(MetricError, match="RGB images"):
+        inception_features(model, torch.zeros(2, 1, 28, 28), torch.device("cpu"))
