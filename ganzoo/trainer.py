@@ -18,8 +18,8 @@ from ganzoo.engine import Components, Engine
 from ganzoo.errors import CheckpointError
 from ganzoo.guard import DivergedError, first_nonfinite, lowered_learning_rates, nonfinite_parameter
 from ganzoo.metrics.base import EvalContext, model_spec
-from ganzoo.samples import fixed_inputs, grid_columns, save_samples
 from ganzoo.rundir import truncate_log, write_config
+from ganzoo.samples import fixed_inputs, grid_columns, save_samples
 from ganzoo.spec import Data
 
 #: What a checkpoint must hold to resume a run.
