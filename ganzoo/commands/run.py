@@ -90,10 +90,24 @@ def check_launch(engine: Any, args: argparse.Namespace) -> Path:
 def start_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
     """Validate everything, then create the run directory and train (rank 0 plans and writes it)."""
     from ganzoo import distributed
+    from ganzoo.rundir import remove_unstarted
+
+    trainer, run_dir = prepare_start(engine, args, device)
+    try:
+        return train_and_report(trainer, run_dir)
+    except GanzooError:
+        if distributed.current().is_main:
+            remove_unstarted(run_dir)
+        raise
+
+
+def prepare_start(engine: Any, args: argparse.Namespace, device: Any) -> tuple[Any, Path]:
+    """Validate everything, create the run directory and build its trainer; nothing is trained yet."""
+    from ganzoo import distributed
 
     if args.experiment is None:
         raise GanzooError("name an experiment (see 'ganzoo list') or a YAML file, or pass --resume RUN_DIR")
-    from ganzoo.rundir import create_run_dir, plan_run_dir, remove_unstarted
+    from ganzoo.rundir import create_run_dir, plan_run_dir
     from ganzoo.sources import resolve_experiment
 
     name, config = resolve_experiment(engine, args.experiment, run_overrides(args))
@@ -106,12 +120,7 @@ def start_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
         create_run_dir(run_dir, config)
         err.print(f"training [bold]{name}[/] on {device}{_ranks_note(trainer)} for {config['train']['steps']} "
                   f"steps -> {run_dir}", highlight=False)
-    try:
-        return train_and_report(trainer, run_dir)
-    except GanzooError:
-        if main:
-            remove_unstarted(run_dir)
-        raise
+    return trainer, run_dir
 
 
 def _ranks_note(trainer: Any) -> str:
@@ -121,6 +130,19 @@ def _ranks_note(trainer: Any) -> str:
 
 def resume_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
     """Continue a run from its newest good checkpoint to its configured total steps (with any world size)."""
+    trainer, run_dir = prepare_resume(engine, args, device)
+    if trainer.step >= trainer.total_steps:
+        out.print(f"{run_dir} is already complete at step {trainer.step}; raise --steps to train longer",
+                  highlight=False)
+        return 0
+    return train_and_report(trainer, run_dir)
+
+
+def prepare_resume(engine: Any, args: argparse.Namespace, device: Any) -> tuple[Any, Path]:
+    """A trainer loaded from a run's newest good checkpoint, the resume recorded; nothing is trained yet.
+
+    A run already at its total steps comes back loaded, with nothing written.
+    """
     from ganzoo import distributed
     from ganzoo.checkpoint import drop_after
     from ganzoo.resume import plan_resume
@@ -143,9 +165,7 @@ def resume_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
                                   f"{plan.state['spec']}; resume with the same dataset settings")
         trainer.load_state_dict(plan.state)
     if trainer.step >= config["train"]["steps"]:
-        out.print(f"{run_dir} is already complete at step {trainer.step}; raise --steps to train longer",
-                  highlight=False)
-        return 0
+        return trainer, run_dir
     now = versions(engine, config)
     if config["run"].get("versions") not in (None, now):
         warn("library or plugin versions differ from the ones this run started with; "
@@ -171,7 +191,7 @@ def resume_run(engine: Any, args: argparse.Namespace, device: Any) -> int:
     if main:
         err.print(f"resuming [bold]{config['experiment']}[/] at step {trainer.step} of {config['train']['steps']} "
                   f"on {device}{_ranks_note(trainer)}{changed} -> {run_dir}", highlight=False)
-    return train_and_report(trainer, run_dir)
+    return trainer, run_dir
 
 
 def _plain(value: Any) -> Any:
