@@ -29,6 +29,7 @@ class Engine:
 
     def __init__(self, extra_plugins: list[object] | None = None) -> None:
         self.pm, self.plugins = load_plugins(extra_plugins)
+        self._silenced_observers: set[str] = set()
 
     @cached_property
     def registry(self) -> Registry:
@@ -78,6 +79,33 @@ class Engine:
         factory = self.registry.get("schedules", sched.pop("name")).obj
         components.schedule = factory(components.generator, components.discriminator, components.loss, spec, **sched)
         return components.schedule
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call one observer hook (``ganzoo_train_start``, ...) on every plugin, each in its own guard.
+
+        An observer that raises is reported once on stderr and not called again this run, so a
+        broken logger cannot stop training; a GanzooError (a deliberate, explained stop such as a
+        missing optional dependency) propagates, and strict mode makes any failure an error.
+        """
+        import sys
+
+        from ganzoo.errors import PluginError
+        from ganzoo.plugins import strict_mode
+
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            label = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            if label in self._silenced_observers:
+                continue
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except GanzooError:
+                raise
+            except Exception as exc:
+                message = f"plugin {label} failed in {hook}: {type(exc).__name__}: {exc}".splitlines()[0]
+                if strict_mode():
+                    raise PluginError(message) from exc
+                self._silenced_observers.add(label)
+                print(f"ganzoo: warning: {message}; it is skipped for the rest of this run", file=sys.stderr)
 
     def metric(self, name: str):
         """A registered metric by name."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from ganzoo import hookimpl
 
 
-def build_mlp(spec, latent_dim: int = 64, hidden: int = 256, depth: int = 3, d_hidden: int = 256,
-              d_depth: int = 3, dropout: float = 0.0):
+def build_mlp(spec, latent_dim: int = 64, hidden: int = 256, depth: int = 3, batchnorm: bool = False,
+              d_hidden: int = 256, d_depth: int = 3, dropout: float = 0.0):
     """MLP generator and discriminator for points, images or video (flattened)."""
     from ganzoo_plugins.mlp_nets import MLPDiscriminator, MLPGenerator
 
-    return MLPGenerator(spec, latent_dim, hidden, depth), MLPDiscriminator(spec, d_hidden, d_depth, dropout)
+    return (MLPGenerator(spec, latent_dim, hidden, depth, batchnorm),
+            MLPDiscriminator(spec, d_hidden, d_depth, dropout))
 
 
 @hookimpl

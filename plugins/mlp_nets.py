@@ -11,15 +11,22 @@ from ganzoo.spec import DataSpec
 
 
 class MLPGenerator(nn.Module):
-    """z -> [Linear -> ReLU] x depth -> Linear -> tanh for images (identity for points), reshaped to the sample."""
+    """z -> [Linear -> (BatchNorm) -> ReLU] x depth -> Linear -> tanh for images (identity for points).
 
-    def __init__(self, spec: DataSpec, latent_dim: int, hidden: int, depth: int) -> None:
+    BatchNorm (Ioffe & Szegedy 2015) in the hidden layers is optional: the paper's MNIST
+    generator had none, but without it the 784-dimensional output collapses easily.
+    """
+
+    def __init__(self, spec: DataSpec, latent_dim: int, hidden: int, depth: int, batchnorm: bool = False) -> None:
         super().__init__()
         self.latent_dim, self.shape = latent_dim, spec.shape
         layers: list[nn.Module] = []
         width = latent_dim
         for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.ReLU(inplace=True)]
+            layers.append(nn.Linear(width, hidden, bias=not batchnorm))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(hidden))
+            layers.append(nn.ReLU(inplace=True))
             width = hidden
         layers.append(nn.Linear(width, math.prod(spec.shape)))
         if spec.kind != "points":
