@@ -3,8 +3,9 @@
 - frechet-frames: the Fréchet distance (Heusel et al. 2017) between evaluator features of
   generated frames and of real frames, every frame of every clip counted as one image.
 - digit-consistency: the share of clips whose evaluator-predicted digit is the same in every
-  frame; the same share on real clips is the ceiling, since a classifier of single centred
-  digits also wavers on real multi-digit frames.
+  frame, each frame cropped to its ink and centred as MNIST digits are; the same share on real
+  clips is the ceiling (high for one digit per clip; with several digits in a frame the
+  classifier of single digits wavers on real clips too).
 - motion: the mean absolute difference between consecutive frames, on a [0, 1] pixel scale,
   for generated and real clips; a generator that freezes its clips (or flickers) shows a gap.
 
@@ -34,6 +35,32 @@ def frames_of(clips: torch.Tensor) -> torch.Tensor:
     return clips.transpose(1, 2).flatten(0, 1)
 
 
+def centred_digits(frames: torch.Tensor, value_range: tuple[float, float], size: int = 28,
+                   box: int = 20) -> torch.Tensor:
+    """Crop each frame (M, C, H, W) to its ink's bounding box and fit it in a box x box square centred in
+    size x size, as MNIST itself was prepared (LeCun et al. 1998), so the evaluator sees digits at its scale."""
+    import torch.nn.functional as F
+
+    lo, hi = value_range
+    m, _, h, w = frames.shape
+    unit = ((frames.float() - lo) / (hi - lo)).clamp(0, 1)
+    ink = unit.amax(dim=1) > 0.25
+    rows, cols = ink.any(dim=2), ink.any(dim=1)
+    index_h, index_w = torch.arange(h).expand(m, h), torch.arange(w).expand(m, w)
+    empty = ~rows.any(dim=1)
+    top = torch.where(rows, index_h, h).amin(dim=1).where(~empty, 0)
+    bottom = torch.where(rows, index_h, -1).amax(dim=1).where(~empty, h - 1) + 1
+    left = torch.where(cols, index_w, w).amin(dim=1).where(~empty, 0)
+    right = torch.where(cols, index_w, -1).amax(dim=1).where(~empty, w - 1) + 1
+    side = torch.maximum(bottom - top, right - left).float() * size / box
+    zero = torch.zeros(m)
+    theta = torch.stack([torch.stack([side / w, zero, (left + right).float() / w - 1], 1),
+                         torch.stack([zero, side / h, (top + bottom).float() / h - 1], 1)], 1)
+    grid = F.affine_grid(theta, [m, frames.shape[1], size, size], align_corners=False)
+    crops = F.grid_sample(unit, grid, align_corners=False, padding_mode="zeros")
+    return crops * (hi - lo) + lo
+
+
 def consistent_share(predictions: torch.Tensor) -> float:
     """Share of rows of (N, T) per-frame predictions that hold one value in every frame."""
     return float((predictions == predictions[:, :1]).all(dim=1).double().mean())
@@ -50,8 +77,9 @@ def _protocol(ctx: EvalContext, name: str, real: torch.Tensor, fake: torch.Tenso
     return {**protocol(ctx, name, len(real), len(fake), extractor), "unit": "clips", "frames_per_clip": int(fake.shape[2])}
 
 
-def _predictions(evaluator: Evaluator, clips: torch.Tensor) -> torch.Tensor:
-    return evaluator.predict(frames_of(clips)).view(clips.shape[0], clips.shape[2])
+def _predictions(evaluator: Evaluator, clips: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    digits = centred_digits(frames_of(clips), value_range)
+    return evaluator.predict(digits).view(clips.shape[0], clips.shape[2])
 
 
 def frechet_frames_metric(ctx: EvalContext) -> MetricResult:
@@ -70,8 +98,8 @@ def digit_consistency_metric(ctx: EvalContext) -> MetricResult:
     evaluator = digit_evaluator(ctx)
     fake, _ = ctx.fake()
     real = ctx.real_subset().x
-    fake_share = consistent_share(_predictions(evaluator, fake))
-    real_share = consistent_share(_predictions(evaluator, real))
+    fake_share = consistent_share(_predictions(evaluator, fake, ctx.spec.value_range))
+    real_share = consistent_share(_predictions(evaluator, real, ctx.spec.value_range))
     ratio = fake_share / real_share if real_share > 0 else float("nan")
     return MetricResult({"fake": fake_share, "real": real_share, "ratio": ratio},
                         _protocol(ctx, "digit-consistency", real, fake, evaluator.protocol()))
