@@ -30,6 +30,12 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "sample_every": ((int,), 500),
         "checkpoint_every": ((int,), 1000),
         "keep_last": ((int,), 1),
+        "amp": ((str,), "auto"),
+        "compile": ((bool,), False),
+        "compile_mode": ((str,), "default"),
+        "channels_last": ((str,), "auto"),
+        "adam": ((str,), "auto"),
+        "threads": ((int,), 0),
     },
     "eval": {
         "metrics": ((list,), []),
@@ -54,7 +60,9 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
 }
 #: Allowed values of string settings.
-CHOICES = {"distributed.batchnorm": ("auto", "sync", "per-rank")}
+CHOICES = {"distributed.batchnorm": ("auto", "sync", "per-rank"), "train.amp": ("auto", "off", "bf16", "fp16"),
+           "train.compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+           "train.channels_last": ("auto", "on", "off"), "train.adam": ("auto", "fused", "foreach", "for-loop")}
 TOP_LEVEL = {"description", *COMPONENTS, *SECTIONS}
 POSITIVE = {"train.steps", "train.batch_size", "train.log_every", "train.sample_every", "train.checkpoint_every",
             "train.keep_last", "eval.n", "sample.n", "sample.nrow"}
@@ -223,9 +231,15 @@ def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: l
                 raise ConfigError(f"{section}.{k} must be one of {', '.join(CHOICES[f'{section}.{k}'])}, got {value!r}")
             config[section][k] = value
     _check_guard(config["guard"])
+    _check_threads(config["train"])
     _check_metrics(config, registry)
     _check_plain(config, experiment)
     return config
+
+
+def _check_threads(train: dict) -> None:
+    if train["threads"] < 0:
+        raise ConfigError(f"train.threads must be 0 (physical cores) or more, got {train['threads']}")
 
 
 def _check_guard(guard: dict) -> None:

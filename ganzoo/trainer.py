@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import torch
 
-from ganzoo import distributed
+from ganzoo import distributed, fastpath
 from ganzoo.best import BestTracker
 from ganzoo.checkpoint import atomic_save, drop_after, load_checkpoint, save_step
 from ganzoo.data import Batcher, user_cache_dir
@@ -80,11 +80,14 @@ class Trainer:
         self.components: Components = engine.build(config, self.spec)
         self.generator = self.components.generator.to(device)
         self.discriminator = self.components.discriminator.to(device)
+        self.fast = fastpath.resolve(train, device, fastpath.has_conv2d((self.generator, self.discriminator)))
+        fastpath.apply_threads(self.fast.threads)
+        fastpath.prepare_networks((self.generator, self.discriminator), self.fast)
         # The schedule trains through DDP wrappers; checkpoints hold the unwrapped networks' weights.
         self.ranks = distributed.current()
         self.components.generator = distributed.wrap(self.generator, device, config["distributed"])
         self.components.discriminator = distributed.wrap(self.discriminator, device, config["distributed"])
-        self.schedule = engine.make_schedule(config, self.components, self.spec)
+        self.schedule = self._make_schedule()
         distributed.seed_rank(train["seed"])
         self.batcher = Batcher(data, train["batch_size"], train["seed"], device, self.ranks.rank, self.ranks.world_size)
         self.step = 0
@@ -100,6 +103,12 @@ class Trainer:
         self.rollbacks = 0
         self.stopped_by: int | None = None
         self._saved_step: int | None = None
+
+    def _make_schedule(self) -> Any:
+        """The configured schedule over the networks, with this run's precision and Adam kernel."""
+        schedule = self.engine.make_schedule(self.config, self.components, self.spec)
+        fastpath.use_fast_paths(schedule, self.fast, self.config["train"]["amp"] != "auto")
+        return schedule
 
     # --- paths -----------------------------------------------------------------------------
     @property
@@ -233,7 +242,7 @@ class Trainer:
         lowered = lowered_learning_rates(self.config["schedule"], self.config["guard"]["lr_factor"])
         changes = {f"schedule.{k}": [self.config["schedule"][k], v] for k, v in lowered.items()}
         self.config["schedule"].update(lowered)
-        self.schedule = self.engine.make_schedule(self.config, self.components, self.spec)
+        self.schedule = self._make_schedule()
         used = self.rollbacks + 1
         self.load_state_dict(state)
         self.rollbacks = used
@@ -301,6 +310,7 @@ class Trainer:
         window_start, window_steps = time.perf_counter(), 0
         with TrainingProgress(self.total_steps, self.step, enabled=self.show_progress) as progress:
             while self.step < self.total_steps:
+                fastpath.mark_step_begin(self.fast)
                 self.pending.append(distributed.average(self.schedule.step(self.batcher.next)))
                 self.step += 1
                 window_steps += 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from contextlib import nullcontext
 from typing import Any, Callable
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ganzoo.fastpath import FastPaths, Precision, set_adam_kernel
 from ganzoo.spec import DataSpec
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
@@ -33,11 +35,36 @@ class AdversarialSchedule:
         self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas))
         self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
                     if ema_decay > 0 else None)
+        self.precision = Precision()
         self._penalty = getattr(loss, "penalty", None)
         self._regularization = getattr(G, "regularization", None)
 
+    def use_fast_paths(self, fast: FastPaths) -> None:
+        """Train under the run's autocast / gradient scaling, with its Adam kernel (before the first step)."""
+        self.precision = fast.precision()
+        set_adam_kernel(self.opt_g, fast.adam)
+        set_adam_kernel(self.opt_d, fast.adam)
+
     def _noise(self, n: int, like: torch.Tensor) -> torch.Tensor:
         return torch.randn(n, self.G.latent_dim, device=like.device)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """AveragedModel.update_parameters without its host synchronization: its counter stays on the CPU."""
+        averaged = list(itertools.chain(self.ema.module.parameters(), self.ema.module.buffers()))
+        current = [t.detach() for t in itertools.chain(self.G.parameters(), self.G.buffers())]
+        if int(self.ema.n_averaged) == 0:
+            for mine, theirs in zip(averaged, current):
+                mine.copy_(theirs)
+        else:
+            by_dtype: dict[torch.dtype, tuple[list, list]] = {}
+            for mine, theirs in zip(averaged, current):
+                pair = by_dtype.setdefault(mine.dtype, ([], []))
+                pair[0].append(mine)
+                pair[1].append(theirs)
+            for mine_list, theirs_list in by_dtype.values():
+                self.ema.multi_avg_fn(mine_list, theirs_list, None)
+        self.ema.n_averaged += 1
 
     def step(self, next_batch: Callable[[], Batch]) -> dict[str, torch.Tensor]:
         """One training iteration; returns detached loss tensors (no host synchronization)."""
@@ -45,24 +72,25 @@ class AdversarialSchedule:
             real, labels = next_batch()
             last = i == self.n_critic - 1
             z = self._noise(real.shape[0], real)
-            if last:
-                fake = self.G(z, labels)
-            else:
-                with torch.no_grad():
+            with self.precision.autocast():
+                if last:
                     fake = self.G(z, labels)
-            d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake.detach(), labels))
-            total = d_loss + self._penalty(self.D, real, fake, labels) if self._penalty else d_loss
+                else:
+                    with torch.no_grad():
+                        fake = self.G(z, labels)
+                d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake.detach(), labels))
+                total = d_loss + self._penalty(self.D, real, fake, labels) if self._penalty else d_loss
             self.opt_d.zero_grad(set_to_none=True)
-            total.backward()
-            self.opt_d.step()
-        with getattr(self.D, "no_sync", nullcontext)():
+            self.precision.backward(total)
+            self.precision.step(self.opt_d)
+        with getattr(self.D, "no_sync", nullcontext)(), self.precision.autocast():
             g_loss = self.loss.g_loss(self.D(fake, labels))
-        total_g = g_loss + self._regularization() if self._regularization else g_loss
+            total_g = g_loss + self._regularization() if self._regularization else g_loss
         self.opt_g.zero_grad(set_to_none=True)
-        total_g.backward()
-        self.opt_g.step()
+        self.precision.backward(total_g)
+        self.precision.step(self.opt_g)
         if self.ema is not None:
-            self.ema.update_parameters(self.G)
+            self._update_ema()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     def generator_for_sampling(self) -> torch.nn.Module:
@@ -70,22 +98,26 @@ class AdversarialSchedule:
         return self.ema.module if self.ema is not None else self.G
 
     def state_dict(self) -> dict:
-        """Optimizers and EMA."""
+        """Optimizers, EMA and the fp16 gradient scaler."""
         state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
+        if self.precision.scaler is not None:
+            state["scaler"] = self.precision.state_dict()
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what state_dict() saved; the learning rates this schedule was built with win.
+        """Restore what state_dict() saved; the learning rates and Adam kernel this schedule was built with win.
 
         So a run resumed with ``--set schedule.lr_g=...`` (or rolled back by the divergence guard)
-        continues with the new rates and the saved Adam moments.
+        continues with the new rates and the saved Adam moments, and a run may resume with other fast paths.
         """
+        kept = ("lr", "fused", "foreach")
         for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
-            rates = [group["lr"] for group in opt.param_groups]
+            settings = [{k: group[k] for k in kept if k in group} for group in opt.param_groups]
             opt.load_state_dict(state[key])
-            for group, lr in zip(opt.param_groups, rates):
-                group["lr"] = lr
+            for group, setting in zip(opt.param_groups, settings):
+                group.update(setting)
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
+        self.precision.load_state_dict(state.get("scaler", {}))

@@ -27,9 +27,18 @@ def add_override_argument(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, e.g. --set loss.name=hinge (repeatable)")
 
 
+#: ``ganzoo run`` fast-path options and the train keys they set.
+FAST_PATH_OPTIONS = {"amp": "amp", "compile": "compile", "compile_mode": "compile_mode",
+                     "channels_last": "channels_last", "adam": "adam", "threads": "threads"}
+
+
 def run_overrides(args: argparse.Namespace) -> list[str]:
-    """--set values plus the shortcuts --steps, --seed and --tensorboard."""
+    """--set values plus the shortcuts --steps, --seed, --tensorboard and the fast-path options."""
     overrides = list(args.overrides)
+    for dest, key in FAST_PATH_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            overrides.append(f"train.{key}={str(value).lower() if isinstance(value, bool) else value}")
     if getattr(args, "tensorboard", False):
         overrides.append("logging.tensorboard=true")
     if getattr(args, "steps", None) is not None:

@@ -32,8 +32,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-progress", action="store_true", help="no live progress bar")
     run.add_argument("--tensorboard", action="store_true",
                      help="log to RUN_DIR/tensorboard (logging.tensorboard; needs the 'tensorboard' extra)")
+    add_fast_path_arguments(run)
     launch.add_arguments(run)
     run.set_defaults(handler=run_command)
+
+
+def add_fast_path_arguments(parser: argparse.ArgumentParser) -> None:
+    """The speed options; each sets a train.* key (values are checked with the config)."""
+    group = parser.add_argument_group("fast paths (train.* keys; auto picks per device, see README)")
+    group.add_argument("--amp", metavar="MODE", help="autocast: auto | off | bf16 | fp16 (fp16 needs CUDA)")
+    group.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D")
+    group.add_argument("--compile-mode", metavar="M",
+                       help="default | reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs")
+    group.add_argument("--channels-last", metavar="WHEN", help="auto (CUDA conv nets) | on | off")
+    group.add_argument("--adam", metavar="KERNEL", help="auto | fused | foreach | for-loop")
+    group.add_argument("--threads", type=int, metavar="N", help="CPU intra-op threads (default: physical cores)")
 
 
 def versions(engine: Any, config: dict) -> dict[str, Any]:
