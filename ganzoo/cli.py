@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "ganzoo.commands.plugins",
     "ganzoo.commands.sample",
     "ganzoo.commands.eval",
+    "ganzoo.commands.bench",
 ]
 
 

@@ -1,0 +1,111 @@
+"""``ganzoo bench``: run a benchmark suite (resumable), or compare two suites' results."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from ganzoo.commands.common import add_override_argument, err, load_engine, out
+from ganzoo.errors import GanzooError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``bench``."""
+    bench = sub.add_parser(
+        "bench", help="run a benchmark suite, or compare two results.json files",
+        description="ganzoo bench SUITE.yaml [--seeds N] [--device D] [--out DIR]  |  "
+                    "ganzoo bench compare A/results.json B/results.json")
+    bench.add_argument("suite", metavar="SUITE.yaml|compare", help="suite file, or 'compare'")
+    bench.add_argument("files", nargs="*", metavar="RESULTS.json", help="with compare: baseline A, then B")
+    bench.add_argument("--seeds", type=int, help="run seeds 0..N-1 (default: the suite's seeds)")
+    bench.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default: the suite's device)")
+    bench.add_argument("--out", help="output directory; re-running with it continues the suite "
+                                     "(default: runs/bench-<suite name>)")
+    bench.add_argument("--steps", type=int, help="training steps per run (replaces the suite's budget.steps)")
+    add_override_argument(bench)
+    bench.add_argument("--data-root", help="data directory (default: $GANZOO_DATA, else the user cache)")
+    bench.add_argument("--no-progress", action="store_true", help="one line per finished run instead of a live table")
+    bench.set_defaults(handler=bench_command)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    """Dispatch to compare or to running a suite."""
+    if args.suite == "compare":
+        if len(args.files) != 2:
+            raise GanzooError("usage: ganzoo bench compare A/results.json B/results.json")
+        return compare_command(Path(args.files[0]), Path(args.files[1]))
+    if args.files:
+        raise GanzooError(f"unexpected arguments {' '.join(args.files)}; usage: ganzoo bench SUITE.yaml [--out DIR]")
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Check everything (suite, plugins, metrics, data, output directory), then run, report and plot."""
+    from ganzoo.bench.live import SuiteView
+    from ganzoo.bench.plots import write_plots
+    from ganzoo.bench.report import write_report
+    from ganzoo.bench.results import open_results
+    from ganzoo.bench.runner import SuiteInterrupted, describe_machine, run_name, run_suite
+    from ganzoo.bench.suite import check_fit, load_suite
+    from ganzoo.data import default_data_root
+    from ganzoo.device import resolve_device
+    from ganzoo.signals import Aborted, exit_code
+
+    engine = load_engine()
+    suite = load_suite(engine, Path(args.suite), args.seeds, args.device, args.overrides, args.steps)
+    device = resolve_device(suite.device)
+    data_root = default_data_root(args.data_root)
+    check_fit(engine, suite, data_root)
+    target = Path(args.out) if args.out else Path("runs") / f"bench-{suite.name}"
+    data = open_results(target, suite.describe(), describe_machine(device))
+    names = [run_name(v, s) for v, s in suite.runs()]
+    err.print(f"suite [bold]{suite.name}[/]: {len(suite.variants)} variants x {len(suite.seeds)} seeds on {device} "
+              f"-> {target}", highlight=False)
+    again = f"re-run the same command to continue: ganzoo {' '.join(sys.argv[1:]) or 'bench ...'}"
+    try:
+        with SuiteView(f"ganzoo bench {suite.name}", names, err, live=not args.no_progress and err.is_terminal) as view:
+            run_suite(engine, suite, data, target, device, data_root, view)
+    except SuiteInterrupted as exc:
+        err.print(f"stopped by {signal.Signals(exc.signum).name}; finished runs are recorded, the current one "
+                  f"has a checkpoint; {again}", highlight=False, markup=False)
+        return exit_code(exc.signum)
+    except Aborted as exc:
+        err.print(f"aborted by {signal.Signals(exc.signum).name}; {again}", highlight=False, markup=False)
+        return exit_code(exc.signum)
+    plots = write_plots(data, target)
+    report = write_report(data, target, plots)
+    failed = [r["run"] for r in data["runs"] if r.get("status") == "failed"]
+    out.print(f"results: {target / 'results.json'}\nreport:  {report}", highlight=False)
+    if failed:
+        err.print(f"{len(failed)} run(s) failed: {', '.join(failed)} (errors in results.json and the report)",
+                  highlight=False)
+        return 1
+    return 0
+
+
+def compare_command(path_a: Path, path_b: Path) -> int:
+    """Print, per variant and metric output, A's and B's means, B - A, and whether it exceeds the seed spread."""
+    from rich.table import Table
+
+    from ganzoo.bench.compare import compare
+    from ganzoo.bench.results import format_value, read_results
+
+    a, b = read_results(path_a), read_results(path_b)
+    rows = compare(a, b)
+    if not rows:
+        raise GanzooError(f"{path_a} and {path_b} share no variant with finished runs and the same metric; "
+                          "nothing to compare")
+    table = Table(title=f"B = {path_b} vs A = {path_a}", title_justify="left")
+    for column in ("variant", "metric", "A mean", "B mean", "B - A", "seed spread", "exceeds", "verdict"):
+        table.add_column(column, justify="right" if "mean" in column or column in ("B - A", "seed spread") else "left")
+    for row in rows:
+        exceeds = {True: "yes", False: "no", None: "—"}[row.exceeds]
+        spread = format_value(row.spread) if row.spread is not None else "—"
+        table.add_row(row.variant, row.key, format_value(row.mean_a), format_value(row.mean_b),
+                      f"{row.difference:+.4g}", spread, exceeds, row.verdict)
+    out.print(table)
+    out.print("seed spread = std(A) + std(B) over seeds; a difference that exceeds it is flagged 'yes'.",
+              highlight=False)
+    return 0
