@@ -164,6 +164,8 @@ def _seeds(where: _Where, raw: Any, count: int | None) -> list[int]:
 
 
 def _budget(where: _Where, raw: Any, steps: int | None) -> tuple[int | None, float | None]:
+    if raw is None:
+        raise where.error("the suite needs a budget per run: budget: {steps: N} and/or {seconds: S}", "budget")
     _check_type(where, "budget", raw, (dict,), "a mapping with steps and/or seconds")
     unknown = [k for k in raw if k not in ("steps", "seconds")]
     if unknown:
