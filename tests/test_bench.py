@@ -267,3 +267,24 @@ def test_rerunning_a_finished_suite_trains_nothing(smoke):
 def test_bad_compare_arguments_are_one_line(argv, message):
     code, _, stderr = cli(["bench", *argv])
     assert code == 2 and stderr.count("\n") == 1 and message in stderr
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_suites_resolve(path, engine):
+    from ganzoo.bench.suite import load_suite
+
+    suite = load_suite(engine, path)
+    assert suite.variants and suite.steps and suite.eval["n"] >= 500
+    assert all(v.config["train"]["steps"] == suite.steps and v.config["eval"]["n"] == suite.eval["n"]
+               for v in suite.variants)
+    assert all(not o.startswith(("train.steps", "train.seed", "eval.")) for v in suite.variants for o in v.overrides)
+
+
+def test_mixtures_dry_run_plans_every_run_and_trains_nothing(tmp_path):
+    out = tmp_path / "out"
+    code, stdout, stderr = cli(["bench", str(ROOT / "benchmarks" / "mixtures.yaml"), "--seeds", "3", "--out", str(out),
+                                "--dry-run"])
+    assert code == 0, stderr
+    plans = [line for line in stdout.splitlines() if line.endswith(": start")]
+    assert len(plans) == 24 and "ring8-wgan-gp-s2: start" in plans
+    assert not out.exists()

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_override_argument(bench)
     bench.add_argument("--data-root", help="data directory (default: $GANZOO_DATA, else the user cache)")
     bench.add_argument("--no-progress", action="store_true", help="one line per finished run instead of a live table")
+    bench.add_argument("--dry-run", action="store_true",
+                       help="check the suite, its data and --out, list what each run would do; train nothing")
     bench.set_defaults(handler=bench_command)
 
 
@@ -61,6 +63,10 @@ def run_command(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else Path("runs") / f"bench-{suite.name}"
     data = open_results(target, suite.describe(), describe_machine(device))
     names = [run_name(v, s) for v, s in suite.runs()]
+    if args.dry_run:
+        for name in names:
+            out.print(f"{name}: {plan_of(data, target, name)}", highlight=False)
+        return 0
     err.print(f"suite [bold]{suite.name}[/]: {len(suite.variants)} variants x {len(suite.seeds)} seeds on {device} "
               f"-> {target}", highlight=False)
     again = f"re-run the same command to continue: ganzoo {' '.join(sys.argv[1:]) or 'bench ...'}"
@@ -83,6 +89,16 @@ def run_command(args: argparse.Namespace) -> int:
                   highlight=False)
         return 1
     return 0
+
+
+def plan_of(data: dict, target: Path, name: str) -> str:
+    """What running the suite would do with one run: skip it, resume it, retry it or start it."""
+    from ganzoo.bench.results import find_record
+
+    record = find_record(data, name)
+    if record is not None:
+        return "done" if record.get("status") == "ok" else "retry (failed before)"
+    return "resume from its checkpoint" if (target / "runs" / name / "config.yaml").is_file() else "start"
 
 
 def compare_command(path_a: Path, path_b: Path) -> int:
