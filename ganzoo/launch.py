@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -109,6 +110,7 @@ def launch(args: argparse.Namespace, run_dir: Path) -> int:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.nproc_per_node))
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     argv = worker_argv(args, None if args.resume else run_dir)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         elastic_launch(launch_config(args), sys.executable)("-u", "-m", "ganzoo", *argv)
     except ChildFailedError as exc:
@@ -124,6 +126,9 @@ def launch(args: argparse.Namespace, run_dir: Path) -> int:
         reason = (str(exc).strip().splitlines() or [""])[0][:200]
         raise LaunchError(f"the nodes could not meet ({type(exc).__name__}: {reason}); "
                           "check --nnodes, --node-rank, --master-addr and --master-port on every node") from None
+    finally:
+        for sig, handler in handlers.items():  # the elastic agent installs its own and leaves them behind
+            signal.signal(sig, handler)
     return 0
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 import yaml
 
 from conftest import TINY_RING, run_cli
+from ganzoo.cli import main
 
 
 def test_gan_ring8_end_to_end(tmp_path):
@@ -32,34 +34,40 @@ def test_gan_ring8_end_to_end(tmp_path):
     assert modes["protocol"]["fake_samples"] == 200
 
 
-def _bad(tmp_path, *args, env=None):
-    out = tmp_path / "never"
-    result = run_cli("run", *args, "--out", str(out), "--no-progress", env=env)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ganzoo: error:"), result.stderr
-    assert "Traceback" not in result.stderr
-    assert not out.exists()
-    return lines[0]
+@pytest.fixture
+def bad(tmp_path, capsys, monkeypatch):
+    """Run ``ganzoo run ARGS`` in-process; assert exit 2, one stderr line, nothing written."""
+    monkeypatch.setenv("GANZOO_OFFLINE", "1")
+
+    def check(*args: str) -> str:
+        out = tmp_path / "never"
+        code = main(["run", *args, "--out", str(out), "--no-progress"])
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert code == 2, err
+        assert len(lines) == 1 and lines[0].startswith("ganzoo: error:"), err
+        assert not out.exists()
+        return lines[0]
+
+    return check
 
 
-def test_unknown_experiment(tmp_path):
-    assert "did you mean gan-ring8" in _bad(tmp_path, "gan-rin8")
+def test_unknown_experiment(bad):
+    assert "did you mean gan-ring8" in bad("gan-rin8")
 
 
-def test_unknown_set_key_and_wrong_type(tmp_path):
-    assert "valid keys" in _bad(tmp_path, "gan-ring8", "--set", "train.stepz=3")
-    assert "expected int" in _bad(tmp_path, "gan-ring8", "--set", "train.batch_size=big")
+def test_unknown_set_key_and_wrong_type(bad):
+    assert "valid keys" in bad("gan-ring8", "--set", "train.stepz=3")
+    assert "expected int" in bad("gan-ring8", "--set", "train.batch_size=big")
 
 
-def test_cuda_without_cuda(tmp_path):
-    if torch.cuda.is_available():
-        return  # only meaningful on machines without CUDA, like CI
-    assert "CUDA is not available" in _bad(tmp_path, "gan-ring8", "--device", "cuda")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without CUDA, like CI")
+def test_cuda_without_cuda(bad):
+    assert "CUDA is not available" in bad("gan-ring8", "--device", "cuda")
 
 
-def test_missing_data_set_offline(tmp_path):
-    line = _bad(tmp_path, "gan-ring8", "--set", "dataset.name=mnist", "--data-root", str(tmp_path / "empty"))
+def test_missing_data_set_offline(bad, tmp_path):
+    line = bad("gan-ring8", "--set", "dataset.name=mnist", "--data-root", str(tmp_path / "empty"))
     assert "--data-root" in line and "GANZOO_DATA" in line
 
 
@@ -77,12 +85,12 @@ def test_malformed_registry_names_file_and_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_out_holding_another_run_or_unwritable(tmp_path):
+def test_out_holding_another_run_or_unwritable(tmp_path, capsys):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "config.yaml").write_text("experiment: other\n")
-    result = run_cli("run", "gan-ring8", "--out", str(taken), "--no-progress")
-    assert result.returncode == 2 and "already holds a run" in result.stderr
+    assert main(["run", "gan-ring8", "--out", str(taken), "--no-progress"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
     assert sorted(p.name for p in taken.iterdir()) == ["config.yaml"]
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
@@ -93,5 +101,6 @@ def test_out_holding_another_run_or_unwritable(tmp_path):
         target = tmp_path / "afile" / "run"
     else:
         target = locked / "run"
-    result = run_cli("run", "gan-ring8", "--out", str(target), "--no-progress")
-    assert result.returncode == 2 and "ganzoo: error:" in result.stderr and "Traceback" not in result.stderr
+    assert main(["run", "gan-ring8", "--out", str(target), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganzoo: error:") and len(err.strip().splitlines()) == 1
