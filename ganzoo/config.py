@@ -33,7 +33,7 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "amp": ((str,), "auto"),
         "compile": ((bool,), False),
         "compile_mode": ((str,), "default"),
-        "channels_last": ((str,), "auto"),
+        "channels_last": ((str, bool), "auto"),
         "adam": ((str,), "auto"),
         "threads": ((int,), 0),
     },
@@ -62,7 +62,7 @@ SECTIONS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
 #: Allowed values of string settings.
 CHOICES = {"distributed.batchnorm": ("auto", "sync", "per-rank"), "train.amp": ("auto", "off", "bf16", "fp16"),
            "train.compile_mode": ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
-           "train.channels_last": ("auto", "on", "off"), "train.adam": ("auto", "fused", "foreach", "for-loop")}
+           "train.channels_last": ("auto", True, False), "train.adam": ("auto", "fused", "foreach", "for-loop")}
 TOP_LEVEL = {"description", *COMPONENTS, *SECTIONS}
 POSITIVE = {"train.steps", "train.batch_size", "train.log_every", "train.sample_every", "train.checkpoint_every",
             "train.keep_last", "eval.n", "sample.n", "sample.nrow"}
@@ -228,7 +228,8 @@ def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: l
             if f"{section}.{k}" in POSITIVE and value <= 0:
                 raise ConfigError(f"{section}.{k} must be positive, got {value}")
             if f"{section}.{k}" in CHOICES and value not in CHOICES[f"{section}.{k}"]:
-                raise ConfigError(f"{section}.{k} must be one of {', '.join(CHOICES[f'{section}.{k}'])}, got {value!r}")
+                allowed = ", ".join(str(c).lower() if isinstance(c, bool) else c for c in CHOICES[f"{section}.{k}"])
+                raise ConfigError(f"{section}.{k} must be one of {allowed}, got {value!r}")
             config[section][k] = value
     _check_guard(config["guard"])
     _check_threads(config["train"])

@@ -104,7 +104,7 @@ def resolve(train: dict, device: torch.device, conv_net: bool) -> FastPaths:
     if train["compile"]:
         check_compile(device, compile_mode)
     layout = train["channels_last"]
-    channels_last = conv_net and device.type == "cuda" if layout == "auto" else layout == "on"
+    channels_last = conv_net and device.type == "cuda" if layout == "auto" else bool(layout)
     adam = train["adam"]
     if adam == "auto":
         adam = "fused" if device.type in ("cuda", "cpu") else "foreach"
