@@ -31,9 +31,9 @@ def write_suite(path: Path, body: str) -> Path:
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """benchmarks/smoke.yaml with two seeds and 20 steps per run, in-process."""
+    """benchmarks/smoke.yaml with two seeds and 10 steps per run, in-process."""
     out = tmp_path_factory.mktemp("smoke") / "out"
-    code, stdout, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "20", "--out", str(out), *TINY])
+    code, stdout, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--out", str(out), *TINY])
     assert code == 0, stderr
     return out
 
@@ -47,16 +47,16 @@ def test_smoke_suite_writes_a_record_per_variant_and_seed_with_protocols(smoke):
     hashes = {}
     for (variant, seed), record in runs.items():
         assert record["status"] == "ok" and record["error"] is None
-        assert record["steps"] == 20 and record["budget_stop"] == "steps"
+        assert record["steps"] == 10 and record["budget_stop"] == "steps"
         assert record["experiment"] == ("gan-grid25" if variant.startswith("grid25") else "gan-ring8")
         assert "network.hidden=32" in record["overrides"]
         assert record["versions"]["torch"] and record["device"] == "cpu"
         assert record["train_time_s"] > 0 and record["images_per_s"] > 0
         protocol = record["metrics"]["modes"]["protocol"]
         assert protocol["name"] == "pacgan-modes" and protocol["fake_samples"] == 2500 and protocol["seed"] == 0
-        assert protocol["step"] == 20
+        assert protocol["step"] == 10
         assert 0 <= record["metrics"]["modes"]["values"]["modes"] <= record["metrics"]["modes"]["values"]["num_modes"]
-        assert record["curve"][-1]["step"] == 20
+        assert record["curve"][-1]["step"] == 10
         assert (smoke / record["samples"]).read_bytes().startswith(PNG)
         config = (smoke / "runs" / f"{variant}-s{seed}" / "config.yaml").read_text()
         assert f"seed: {seed}" in config
@@ -109,7 +109,7 @@ def test_killed_suite_resumes_without_redoing_finished_runs(tmp_path):
     suite = write_suite(tmp_path / "two.yaml", """
 name: two
 seeds: 2
-budget: {steps: 200}
+budget: {steps: 100}
 metrics: [modes]
 eval: {n: 500}
 variants:
@@ -140,11 +140,11 @@ variants:
     assert first_ckpt.stat().st_mtime_ns == first_mtime
     assert "(earlier)" in stderr
     resumed = after["runs"][1]
-    assert resumed["status"] == "ok" and resumed["steps"] == 200 and resumed["resumes"] == 1
+    assert resumed["status"] == "ok" and resumed["steps"] == 100 and resumed["resumes"] == 1
     events = [json.loads(line) for line in (out / "runs" / "ring8-s1" / "metrics.jsonl").read_text().splitlines()]
     starts = [e["step"] for e in events if e.get("event") == "resume"]
-    assert len(starts) == 1 and 0 < starts[0] < 200
-    assert [e["step"] for e in events if e.get("event") == "train"] == list(range(10, 201, 10))
+    assert len(starts) == 1 and 0 < starts[0] < 100
+    assert [e["step"] for e in events if e.get("event") == "train"] == list(range(10, 101, 10))
 
 
 def test_a_failing_run_is_recorded_and_the_suite_goes_on_within_a_wall_clock_budget(tmp_path):
@@ -255,7 +255,7 @@ def test_output_dir_with_another_suites_results_is_refused(smoke, tmp_path):
 
 def test_rerunning_a_finished_suite_trains_nothing(smoke):
     before = read_results(smoke / "results.json")["runs"]
-    code, _, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "20", "--out", str(smoke), *TINY])
+    code, _, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--out", str(smoke), *TINY])
     assert code == 0 and stderr.count("(earlier)") == 6 and "training gan-" not in stderr
     assert read_results(smoke / "results.json")["runs"] == before
 
