@@ -108,8 +108,8 @@ def stable_hash(value: Any) -> str:
 
 
 def config_hash(config: dict) -> str:
-    """Hash of a resolved config without its seed and run record: equal hashes train the same thing."""
-    plain = {k: v for k, v in config.items() if k != "run"}
+    """Hash of a resolved config without its seed, description and run record: equal hashes train the same thing."""
+    plain = {k: v for k, v in config.items() if k not in ("run", "description")}
     plain["train"] = {k: v for k, v in plain.get("train", {}).items() if k != "seed"}
     return stable_hash(plain)
 
