@@ -1,6 +1,6 @@
 """Training throughput: ganzoo's own loop against a bare loop and a naive tutorial loop, and the compute roofline.
 
-    uv run python benchmarks/throughput.py [--device D] [--experiments a,b] [--steps N] [--rounds R]
+    uv run python benchmarks/throughput.py [--device D] [--experiments a,b] [--steps N] [--rounds R] [--set K=V]
                                           [--variants "adam=foreach;amp=bf16"] [--eval-n N] [--out FILE.json]
 
 For each experiment, in one process and interleaved round by round (the order rotates), it times:
@@ -30,13 +30,13 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ganzoo import hookimpl
+from reference_loops import Loop, bare_loop, naive_loop, sync
 
 #: Targets of issue 8: ratio -> minimum, and the experiments each applies to (None: all).
 TARGETS = {"ganzoo_vs_bare": 0.95, "ganzoo_vs_naive": 1.3, "roofline_fraction": 0.75}
@@ -62,12 +62,6 @@ def machine(device: torch.device) -> dict[str, Any]:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-def sync(device: torch.device) -> None:
-    """Wait for queued device work (timing boundaries only)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def mm_rate(device: torch.device, dtype: torch.dtype, n: int = MM_SIZE, reps: int = 3) -> float:
@@ -104,15 +98,6 @@ class Stopwatch:
             self.end = time.perf_counter()
 
 
-@dataclass
-class Loop:
-    """One timed training loop: ``run(steps)`` returns seconds; ``images_per_step`` converts them."""
-
-    name: str
-    run: Callable[[int], float]
-    images_per_step: int
-
-
 def ganzoo_loop(name: str, engine: Any, config: dict, device: torch.device, data: Any, eval_data: Any,
                 root: Path, stopwatch: Stopwatch) -> tuple[Loop, Any]:
     """The real Trainer, continued ``steps`` further per call (samples and checkpoints pushed past the end)."""
@@ -128,148 +113,6 @@ def ganzoo_loop(name: str, engine: Any, config: dict, device: torch.device, data
         return stopwatch.end - stopwatch.start
 
     return Loop(name, run, trainer.images_per_step), trainer
-
-
-def _adam(params: Any, schedule: dict, kernel: str | None) -> torch.optim.Optimizer:
-    options = {} if kernel is None else {"fused": kernel == "fused", "foreach": kernel == "foreach"}
-    return torch.optim.Adam(params, lr=1e-4, betas=tuple(schedule["betas"]), **options)
-
-
-def _networks(engine: Any, config: dict, spec: Any, device: torch.device) -> tuple[Any, Any, Any]:
-    torch.manual_seed(config["train"]["seed"])
-    parts = engine.build(config, spec)
-    return parts.generator.to(device), parts.discriminator.to(device), parts.loss
-
-
-def bare_loop(engine: Any, config: dict, device: torch.device, data: Any, fast: Any) -> Loop:
-    """The same networks, loss, Adam kernel and precision over device tensors, no loss ever read."""
-    from ganzoo.fastpath import prepare_networks
-
-    G, D, loss = _networks(engine, config, data.spec, device)
-    prepare_networks((G, D), fast)
-    sched = config["schedule"]
-    opt_g, opt_d = _adam(G.parameters(), sched, fast.adam), _adam(D.parameters(), sched, fast.adam)
-    precision = fast.precision()
-    decay = sched.get("ema_decay", 0.0)
-    ema = [p.detach().clone() for p in G.parameters()] if decay > 0 else None
-    penalty, regularization = getattr(loss, "penalty", None), getattr(G, "regularization", None)
-    x = data.x.to(device)
-    y = data.y.to(device) if data.y is not None and getattr(G, "num_classes", 0) else None
-    batch = config["train"]["batch_size"]
-    state = {"perm": torch.randperm(len(x), device=device), "i": 0}
-
-    def step() -> None:
-        if (state["i"] + 1) * batch > len(x):
-            state["perm"], state["i"] = torch.randperm(len(x), device=device), 0
-        idx = state["perm"][state["i"] * batch : (state["i"] + 1) * batch]
-        state["i"] += 1
-        real, labels = x[idx], (y[idx] if y is not None else None)
-        z = torch.randn(batch, G.latent_dim, device=device)
-        with precision.autocast():
-            fake = G(z, labels)
-            d_loss = loss.d_loss(D(real, labels), D(fake.detach(), labels))
-            if penalty is not None:
-                d_loss = d_loss + penalty(D, real, fake, labels)
-        opt_d.zero_grad(set_to_none=True)
-        precision.backward(d_loss)
-        precision.step(opt_d)
-        with precision.autocast():
-            g_loss = loss.g_loss(D(fake, labels))
-            if regularization is not None:
-                g_loss = g_loss + regularization()
-        opt_g.zero_grad(set_to_none=True)
-        precision.backward(g_loss)
-        precision.step(opt_g)
-        if ema is not None:
-            torch._foreach_lerp_(ema, [p.detach() for p in G.parameters()], 1 - decay)
-
-    return Loop("bare", _timed(step, device), batch)
-
-
-class TutorialDataset(torch.utils.data.Dataset):
-    """A torchvision-style dataset: uint8 images as PIL, per-sample transforms (float samples for points/video)."""
-
-    def __init__(self, data: Any) -> None:
-        from torchvision import transforms
-
-        self.images = data.spec.kind == "image"
-        self.x = ((data.x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy() if self.images else data.x.numpy()
-        self.y = data.y.numpy() if data.y is not None else None
-        c = data.spec.channels
-        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,) * c, (0.5,) * c)])
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from PIL import Image
-
-        if self.images:
-            img = self.x[i].transpose(1, 2, 0)
-            sample = self.transform(Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img))
-        else:
-            sample = torch.from_numpy(self.x[i].copy())
-        return sample, int(self.y[i]) if self.y is not None else 0
-
-
-def tutorial_dataset(config: dict, data: Any, root: Path) -> torch.utils.data.Dataset:
-    """torchvision's own MNIST with ToTensor + Normalize where the experiment uses it, else TutorialDataset."""
-    block = config["dataset"]
-    if block["name"] == "mnist" and not block.get("image_size") and not block.get("limit"):
-        from torchvision import datasets, transforms
-
-        tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-        return datasets.MNIST(str(root), train=True, download=False, transform=tf)
-    return TutorialDataset(data)
-
-
-def naive_loop(engine: Any, config: dict, device: torch.device, data: Any, root: Path) -> Loop:
-    """The tutorial pattern: DataLoader with per-sample transforms, default Adam, fp32, .item() every step."""
-    G, D, loss = _networks(engine, config, data.spec, device)
-    sched = config["schedule"]
-    opt_g, opt_d = _adam(G.parameters(), sched, None), _adam(D.parameters(), sched, None)
-    conditional = bool(getattr(G, "num_classes", 0))
-    batch = config["train"]["batch_size"]
-    loader = torch.utils.data.DataLoader(tutorial_dataset(config, data, root), batch_size=batch, shuffle=True,
-                                         drop_last=True)
-    batches = iter(())
-    history: list[float] = []
-
-    def step() -> None:
-        nonlocal batches
-        try:
-            real, labels = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            real, labels = next(batches)
-        real = real.to(device)
-        labels = labels.to(device) if conditional else None
-        z = torch.randn(batch, G.latent_dim, device=device)
-        fake = G(z, labels)
-        d_loss = loss.d_loss(D(real, labels), D(fake.detach(), labels))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = loss.g_loss(D(fake, labels))
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        history.append(d_loss.item())
-        history.append(g_loss.item())
-
-    return Loop("naive", _timed(step, device), batch)
-
-
-def _timed(step: Callable[[], None], device: torch.device) -> Callable[[int], float]:
-    def run(steps: int) -> float:
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync(device)
-        return time.perf_counter() - start
-
-    return run
 
 
 def flops_per_image(engine: Any, config: dict, device: torch.device, data: Any) -> float:
@@ -342,6 +185,7 @@ def measure(name: str, args: argparse.Namespace, device: torch.device, root: Pat
         loops.append(ganzoo_loop(f"variant:{variant.strip()}", engine, varied, device, data, None, root,
                                  stopwatch)[0])
     dtype = torch.bfloat16 if trainer.fast.amp == "bf16" else torch.float16 if trainer.fast.amp == "fp16" else torch.float32
+    steps = args.steps or config["train"]["log_every"]
     for each in loops:
         each.run(args.warmup)
     rounds: dict[str, list[float]] = {each.name: [] for each in loops}
@@ -349,13 +193,13 @@ def measure(name: str, args: argparse.Namespace, device: torch.device, root: Pat
     for r in range(args.rounds):
         shift = r % len(loops)
         for each in loops[shift:] + loops[:shift]:
-            rounds[each.name].append(args.steps * each.images_per_step / each.run(args.steps))
+            rounds[each.name].append(steps * each.images_per_step / each.run(steps))
         rounds["mm_flops"].append(mm_rate(device, dtype))
     per_image = flops_per_image(engine, config, device, data)
     result: dict[str, Any] = {
         "experiment": name, "device": str(device), "batch_size": config["train"]["batch_size"],
         "images_per_step": trainer.images_per_step, "fast_paths": trainer.fast.describe(),
-        "steps_per_round": args.steps, "rounds": args.rounds,
+        "steps_per_round": steps, "rounds": args.rounds,
         "images_per_s": {k: statistics.median(v) for k, v in rounds.items() if k != "mm_flops"},
         "per_round_images_per_s": {k: v for k, v in rounds.items() if k != "mm_flops"},
         "flops_per_image": per_image, "mm_dtype": str(dtype).replace("torch.", ""),
@@ -364,15 +208,15 @@ def measure(name: str, args: argparse.Namespace, device: torch.device, root: Pat
     ratio = {"ganzoo_vs_bare": _ratio(rounds["ganzoo"], rounds["bare"])}
     if "naive" in rounds:
         ratio["ganzoo_vs_naive"] = _ratio(rounds["ganzoo"], rounds["naive"])
-    for each in loops[3 if "naive" in rounds else 2:]:
-        ratio[f"{each.name}_vs_ganzoo"] = _ratio(rounds[each.name], rounds["ganzoo"])
+    for variant in (k for k in rounds if k.startswith("variant:")):
+        ratio[f"{variant}_vs_ganzoo"] = _ratio(rounds[variant], rounds["ganzoo"])
     ratio["roofline_fraction"] = statistics.median(g * per_image / m for g, m in zip(rounds["ganzoo"], rounds["mm_flops"]))
     result["ratios"] = ratio
     result["targets"] = _targets(name, ratio, device)
     if args.profile_dir and any(not t["met"] for t in result["targets"].values()):
         path = Path(args.profile_dir) / f"throughput-profile-{device.type}-{name}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        profile_ganzoo(trainer, args.steps, path)
+        profile_ganzoo(trainer, steps, path)
         result["profile"] = str(path)
     result.update(sampling_and_eval(trainer, metrics, args.eval_n) if args.eval_n else
                   {"sampling_images_per_s": None, "eval_n": 0, "eval_metrics": metrics, "eval_seconds": None})
@@ -408,11 +252,11 @@ def print_table(results: list[dict]) -> None:
                       _fmt(ratio["ganzoo_vs_bare"], ".3f"), _fmt(ratio.get("ganzoo_vs_naive"), ".2f"),
                       f"{r['flops_per_image'] / 1e9:.3f}", f"{ratio['roofline_fraction']:.0%}",
                       _fmt(r["sampling_images_per_s"], ".0f"), _fmt(r["eval_seconds"], ".1f"))
-    Console().print(table)
+    Console(width=140).print(table)
     for r in results:
         extra = {k: round(v, 3) for k, v in r["ratios"].items() if k.startswith("variant:")}
         if extra:
-            Console().print(f"{r['experiment']} variants (images/s relative to ganzoo's defaults): {extra}")
+            Console(width=140).print(f"{r['experiment']} variants (images/s relative to ganzoo's defaults): {extra}")
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -424,7 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--experiments", default="", help="comma-separated names (default: every built-in experiment)")
-    p.add_argument("--steps", type=int, default=30, help="training steps per loop per round")
+    p.add_argument("--steps", type=int, default=0,
+                   help="training steps per loop per round (default: the experiment's train.log_every, one log window)")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians are taken over them)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per loop before the rounds")
     p.add_argument("--batch-size", type=int, default=0, help="override train.batch_size (default: the experiment's)")
@@ -448,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     try:
-        if args.steps < 1 or args.rounds < 1 or args.warmup < 0 or args.eval_n < 0:
-            raise GanzooError("--steps and --rounds must be positive, --warmup and --eval-n 0 or more")
+        if args.steps < 0 or args.rounds < 1 or args.warmup < 0 or args.eval_n < 0:
+            raise GanzooError("--rounds must be positive, --steps, --warmup and --eval-n 0 or more")
         device = resolve_device(args.device)
         names = [n.strip() for n in args.experiments.split(",") if n.strip()] or sorted(Engine().registry.names("experiments"))
         root = default_data_root(args.data_root)
@@ -466,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     report = {"benchmark": "throughput", "command": " ".join(["benchmarks/throughput.py", *(argv or sys.argv[1:])]),
               "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(device),
-              "protocol": {"steps_per_round": args.steps, "rounds": args.rounds, "warmup_steps": args.warmup,
+              "protocol": {"steps_per_round": args.steps or "train.log_every", "rounds": args.rounds, "warmup_steps": args.warmup,
                            "order": "rotated each round", "ratio": "median of per-round ratios",
                            "ganzoo_window": "train start to last log flush; samples/checkpoints/eval outside"},
               "results": results, "skipped": skipped}

@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import reference_loops  # noqa: E402
 import throughput  # noqa: E402
 
 TINY_RING = ["--set", "dataset.n=2000", "--set", "network.hidden=16", "--set", "network.d_hidden=16",
@@ -55,12 +56,12 @@ def test_naive_loop_uses_torchvision_mnist_and_cgan_targets(tmp_path, mnist_root
 
     engine = Engine()
     config = engine.resolve("cgan-mnist")
-    dataset = throughput.tutorial_dataset(config, None, mnist_root)
+    dataset = reference_loops.tutorial_dataset(config, None, mnist_root)
     image, label = dataset[0]
     assert type(dataset).__name__ == "MNIST" and image.shape == (1, 28, 28) and -1 <= image.min() < image.max() <= 1
 
 
-@pytest.mark.parametrize("argv", [["--steps", "0"], ["--device", "tpu"], ["--experiments", "no-such-experiment"]])
+@pytest.mark.parametrize("argv", [["--rounds", "0"], ["--device", "tpu"], ["--experiments", "no-such-experiment"]])
 def test_bad_input_is_one_line_and_exit_2(argv, capsys):
     assert throughput.main(["--device", "cpu", *argv] if "--device" not in argv else argv) == 2
     err = capsys.readouterr().err
