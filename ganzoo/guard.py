@@ -28,12 +28,16 @@ def first_nonfinite(losses: dict[str, torch.Tensor], first_step: int) -> tuple[i
 
 
 def nonfinite_parameter(modules: dict[str, torch.nn.Module]) -> str | None:
-    """The name of the first parameter or buffer holding NaN or infinity, or None."""
-    for owner, module in modules.items():
-        for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
-            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                return f"{owner}.{name}"
-    return None
+    """The name of the first parameter or buffer holding NaN or infinity, or None (one host read when all are finite)."""
+    named = [(f"{owner}.{name}", tensor) for owner, module in modules.items()
+             for name, tensor in list(module.named_parameters()) + list(module.named_buffers())
+             if tensor.is_floating_point()]
+    if not named:
+        return None
+    finite = torch.stack([torch.isfinite(tensor).all().to(named[0][1].device) for _, tensor in named])
+    if bool(finite.all()):
+        return None
+    return named[int((~finite).nonzero()[0, 0])][0]
 
 
 def lowered_learning_rates(schedule: dict, factor: float) -> dict[str, float]:
