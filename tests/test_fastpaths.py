@@ -79,7 +79,9 @@ def test_compiled_networks_train_with_finite_losses_and_plain_checkpoint_keys(en
 def test_cpu_defaults_are_the_measured_ones(engine):
     config = engine.resolve("dcgan-mnist")
     fast = fastpath.resolve(config["train"], torch.device("cpu"), conv_net=True)
-    assert (fast.amp, fast.compile, fast.channels_last, fast.adam) == ("off", False, False, "fused")
+    assert (fast.amp, fast.compile, fast.channels_last, fast.adam) == ("off", False, True, "fused")
+    mlp = fastpath.resolve(engine.resolve("cgan-mnist")["train"], torch.device("cpu"), conv_net=False)
+    assert not mlp.channels_last
     assert fast.threads == fastpath.default_threads() >= 1
     assert not fast.cudagraphs
 

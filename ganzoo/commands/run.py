@@ -44,7 +44,7 @@ def add_fast_path_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D")
     group.add_argument("--compile-mode", metavar="M",
                        help="default | reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs")
-    group.add_argument("--channels-last", metavar="WHEN", help="auto (CUDA conv nets) | on | off")
+    group.add_argument("--channels-last", metavar="WHEN", help="auto (on for 2D-conv nets) | on | off")
     group.add_argument("--adam", metavar="KERNEL", help="auto | fused | foreach | for-loop")
     group.add_argument("--threads", type=int, metavar="N", help="CPU intra-op threads (default: physical cores)")
 
