@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +122,17 @@ def _type_name(types: tuple[type, ...]) -> str:
     return " or ".join("null" if t is type(None) else t.__name__ for t in types)
 
 
+FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
 def coerce(path: str, value: Any, types: tuple[type, ...]) -> Any:
-    """Check a value against the allowed types (an int is accepted as a float; lists as tuples)."""
+    """Check a value against the allowed types (an int is accepted as a float; lists as tuples).
+
+    YAML 1.1 reads ``5e-4`` (no dot) as a string; where a float is expected it is taken as one.
+    """
     if float in types and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if float in types and str not in types and isinstance(value, str) and FLOAT_TEXT.match(value.strip()):
         return float(value)
     if tuple in types and isinstance(value, list):
         return list(value)

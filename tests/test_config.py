@@ -18,7 +18,8 @@ def test_component_defaults_fill_what_the_entry_leaves_out(engine):
 
 def test_overrides_are_parsed_as_yaml_and_applied(engine):
     config = engine.resolve("gan-ring8", ["train.steps=17", "schedule.betas=[0.0, 0.9]", "network.hidden=8",
-                                          "schedule.lr_g=1"])
+                                          "schedule.lr_g=1", "schedule.lr_d=5e-4"])
+    assert config["schedule"]["lr_d"] == 5e-4  # YAML 1.1 reads 5e-4 as a string
     assert config["train"]["steps"] == 17
     assert config["schedule"]["betas"] == [0.0, 0.9]
     assert config["network"]["hidden"] == 8
