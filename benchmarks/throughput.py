@@ -17,7 +17,8 @@ For each experiment, in one process and interleaved round by round (the order ro
 
 It counts FLOPs per training image with FlopCounterMode (roofline fraction = achieved FLOP/s / mm
 rate), then times sampling (G forward) and evaluation of ``--eval-n`` samples. Ratios are medians of
-per-round ratios. It prints a table and writes JSON with the machine described.
+per-round ratios. It prints a table and writes JSON (and the same as Markdown beside it) with the
+machine described.
 """
 
 from __future__ import annotations
@@ -259,6 +260,36 @@ def print_table(results: list[dict]) -> None:
             Console(width=140).print(f"{r['experiment']} variants (images/s relative to ganzoo's defaults): {extra}")
 
 
+def markdown(report: dict) -> str:
+    """The report as Markdown: machine, protocol, one row per experiment, variants, targets, skipped."""
+    m = report["machine"]
+    lines = [f"# Training throughput on {m['device']}", "",
+             f"`uv run python {report['command']}` at {report['time']}", "",
+             f"Machine: {m['cpu']}, {m['physical_cores']} physical cores ({m['logical_cpus']} logical), "
+             f"torch {m['torch']} with {m['torch_threads']} threads{', GPU ' + m['gpu'] if 'gpu' in m else ''}; "
+             f"1-minute load average at the end: {m['load_average_1m']:.1f}.", "",
+             "| experiment | ganzoo img/s | bare img/s | naive img/s | ganzoo/bare | ganzoo/naive | GFLOP/img | "
+             "roofline | sampling img/s | eval s (n) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        ips, ratio = r["images_per_s"], r["ratios"]
+        lines.append(f"| {r['experiment']} | {ips['ganzoo']:.0f} | {ips['bare']:.0f} | {_fmt(ips.get('naive'), '.0f')} | "
+                     f"{ratio['ganzoo_vs_bare']:.3f} | {_fmt(ratio.get('ganzoo_vs_naive'), '.2f')} | "
+                     f"{r['flops_per_image'] / 1e9:.3f} | {ratio['roofline_fraction']:.0%} | "
+                     f"{_fmt(r['sampling_images_per_s'], '.0f')} | {_fmt(r['eval_seconds'], '.1f')} ({r['eval_n']}) |")
+    lines += ["", "Fast-path variants (ganzoo loop with one train key changed, images/s relative to the defaults):", ""]
+    for r in report["results"]:
+        extra = ", ".join(f"{k[8:-10]}: {v:.2f}x" for k, v in r["ratios"].items() if k.startswith("variant:"))
+        lines.append(f"- {r['experiment']} ({', '.join(f'{k}={v}' for k, v in r['fast_paths'].items())}): {extra or '-'}")
+    lines += ["", "Targets:", ""]
+    for r in report["results"]:
+        for key, t in r["targets"].items():
+            note = f"; profile: {Path(r['profile']).name}" if "profile" in r and not t["met"] else ""
+            lines.append(f"- {r['experiment']} {key} = {t['value']:.3f} (minimum {t['minimum']}): "
+                         f"{'met' if t['met'] else 'MISSED'}{note}")
+    lines += [f"- skipped {s['experiment']}: {s['reason']}" for s in report["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -318,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        Path(args.out).with_suffix(".md").write_text(markdown(report), encoding="utf-8")
     return 0
 
 

@@ -41,6 +41,8 @@ def test_ring8_end_to_end_with_a_variant(tmp_path, capsys):
     assert result["eval_metrics"] == ["modes"] and result["eval_seconds"] > 0 and result["sampling_images_per_s"] > 0
     assert ("profile" in result) == (not result["targets"]["ganzoo_vs_bare"]["met"])
     assert "gan-ring8" in capsys.readouterr().out
+    summary = out.with_suffix(".md").read_text()
+    assert "| gan-ring8 |" in summary and "adam=foreach" in summary and "ganzoo_vs_bare" in summary
 
 
 def test_naive_loop_uses_torchvision_mnist_and_cgan_targets(tmp_path, mnist_root):
