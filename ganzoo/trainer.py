@@ -271,7 +271,7 @@ class Trainer:
         self.last_eval = results
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
         self.log_event({"event": "eval", "step": self.step, **flat})
-        self.engine.pm.hook.ganzoo_eval(run=self, step=self.step, results=flat)
+        self.engine.notify("ganzoo_eval", run=self, step=self.step, results=flat)
         return results
 
     # --- the loop --------------------------------------------------------------------------
@@ -282,7 +282,7 @@ class Trainer:
         logs["images_per_s"] = window_steps * self.images_per_step / max(elapsed, 1e-9)
         self.log_event({"event": "train", "step": self.step, **logs})
         if self.ranks.is_main:
-            self.engine.pm.hook.ganzoo_step_end(run=self, step=self.step, logs=logs)
+            self.engine.notify("ganzoo_step_end", run=self, step=self.step, logs=logs)
         self.pending = []
         return logs
 
@@ -306,7 +306,7 @@ class Trainer:
 
         train = self.config["train"]
         if self.ranks.is_main:
-            self.engine.pm.hook.ganzoo_train_start(run=self)
+            self.engine.notify("ganzoo_train_start", run=self)
         window_start, window_steps = time.perf_counter(), 0
         with TrainingProgress(self.total_steps, self.step, enabled=self.show_progress) as progress:
             while self.step < self.total_steps:
@@ -341,5 +341,5 @@ class Trainer:
             (self.run_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         self.save_checkpoint()
         if self.ranks.is_main:
-            self.engine.pm.hook.ganzoo_train_end(run=self)
+            self.engine.notify("ganzoo_train_end", run=self)
         return results
