@@ -113,3 +113,16 @@ def events(run_dir: Path, kinds: tuple[str, ...] = ("train", "eval")) -> list[di
             event.pop("images_per_s", None)
             found.append(event)
     return found
+
+
+def uninterrupted_run(argv: list[str]):
+    """A module-scoped fixture: ``argv`` trained once, uninterrupted and in-process; gives its run dir."""
+
+    @pytest.fixture(scope="module")
+    def reference(tmp_path_factory):
+        out = tmp_path_factory.mktemp("ref") / "run"
+        code, _, stderr = cli([*argv, "--out", str(out)])
+        assert code == 0, stderr
+        return out
+
+    return reference

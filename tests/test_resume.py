@@ -9,20 +9,15 @@ import signal
 import pytest
 import yaml
 from reliability import (  # noqa: F401 - one_thread is an autouse fixture
-    TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, wait_for_step)
+    TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, uninterrupted_run,
+    wait_for_step)
 
 STEPS, EVERY = 80, 10
 RUN = ["run", "gan-ring8", "--steps", str(STEPS), *TINY, "--set", f"train.checkpoint_every={EVERY}",
        "--set", "train.log_every=1", "--set", "train.keep_last=2", "--set", "eval.every=30"]
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted run, in-process."""
-    out = tmp_path_factory.mktemp("ref") / "run"
-    code, _, stderr = cli([*RUN, "--out", str(out)])
-    assert code == 0, stderr
-    return out
+reference = uninterrupted_run(RUN)
 
 
 def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(reference, tmp_path):

@@ -11,7 +11,8 @@ import signal
 
 import pytest
 from reliability import (  # noqa: F401 - one_thread is an autouse fixture
-    TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, wait_for_step)
+    TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, uninterrupted_run,
+    wait_for_step)
 
 from ganzoo import hookimpl
 from ganzoo.commands import run as run_module
@@ -22,13 +23,7 @@ RUN = ["run", "gan-ring8", "--steps", str(STEPS), *TINY, "--set", "train.checkpo
        "--set", "train.log_every=1", "--set", "train.keep_last=1"]
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted run, in-process."""
-    out = tmp_path_factory.mktemp("ref") / "run"
-    code, _, stderr = cli([*RUN, "--out", str(out)])
-    assert code == 0, stderr
-    return out
+reference = uninterrupted_run(RUN)
 
 
 def interrupt(argv: list[str], run_dir, at: int, sig: int) -> tuple[int, str]:
