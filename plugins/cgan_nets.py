@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.mlp_nets import critic_mlp
 
 
 def _with_label(embedding: nn.Embedding, inputs: torch.Tensor, labels: torch.Tensor | None, who: str) -> torch.Tensor:
@@ -48,15 +49,7 @@ class ConditionalMLPDiscriminator(nn.Module):
         super().__init__()
         self.num_classes = spec.num_classes
         self.embedding = nn.Embedding(spec.num_classes, embed_dim)
-        layers: list[nn.Module] = []
-        width = math.prod(spec.shape) + embed_dim
-        for out in hidden:
-            layers += [nn.Linear(width, out), nn.LeakyReLU(0.2, inplace=True)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = out
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = critic_mlp(math.prod(spec.shape) + embed_dim, hidden, dropout)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per sample, judged together with its label."""

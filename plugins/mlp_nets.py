@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -38,20 +39,24 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.shape)
 
 
+def critic_mlp(in_width: int, widths: Sequence[int], dropout: float) -> nn.Sequential:
+    """[Linear -> LeakyReLU(0.2) -> Dropout] per hidden width -> Linear(1): an MLP discriminator's body."""
+    layers: list[nn.Module] = []
+    for out in widths:
+        layers += [nn.Linear(in_width, out), nn.LeakyReLU(0.2, inplace=True)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        in_width = out
+    layers.append(nn.Linear(in_width, 1))
+    return nn.Sequential(*layers)
+
+
 class MLPDiscriminator(nn.Module):
     """x -> [Linear -> LeakyReLU(0.2) -> Dropout] x depth -> Linear(1)."""
 
     def __init__(self, spec: DataSpec, hidden: int, depth: int, dropout: float) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        width = math.prod(spec.shape)
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2, inplace=True)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = critic_mlp(math.prod(spec.shape), [hidden] * depth, dropout)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per sample; labels are ignored (unconditional)."""
