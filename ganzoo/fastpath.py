@@ -179,9 +179,11 @@ def apply_threads(threads: int) -> None:
 
 
 def has_conv2d(modules: Iterable[torch.nn.Module]) -> bool:
-    """True when any module holds a 2D (transposed) convolution."""
-    kinds = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
-    return any(isinstance(m, kinds) for module in modules for m in module.modules())
+    """True when the modules hold 2D (transposed) convolutions and no 3D ones (channels_last is 4-D only)."""
+    layers = [m for module in modules for m in module.modules()]
+    conv3d = (torch.nn.Conv3d, torch.nn.ConvTranspose3d)
+    conv2d = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+    return any(isinstance(m, conv2d) for m in layers) and not any(isinstance(m, conv3d) for m in layers)
 
 
 def prepare_networks(networks: Iterable[torch.nn.Module], fast: FastPaths) -> None:

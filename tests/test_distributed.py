@@ -69,7 +69,12 @@ def two_ranks(tmp_path_factory) -> dict[int, dict]:
     run_dir = tmp_path_factory.mktemp("ddp")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     options = argparse.Namespace(nnodes=1, node_rank=0, master_addr="127.0.0.1", master_port=None, nproc_per_node=2)
-    return elastic_launch(launch_config(options), _train)(run_dir, CURVE)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return elastic_launch(launch_config(options), _train)(run_dir, CURVE)
+    finally:  # the elastic agent leaves its own handlers installed in this (pytest's) process
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def test_every_rank_ends_with_bitwise_identical_weights(two_ranks):
