@@ -39,22 +39,23 @@ def ganzoo_train_start(run: Any) -> None:
         _writers[id(run)] = open_writer(run)
 
 
+def _add_scalars(run: Any, prefix: str, values: dict[str, float], step: int) -> None:
+    writer = _writers.get(id(run))
+    if writer is not None:
+        for name, value in values.items():
+            writer.add_scalar(f"{prefix}/{name}", value, step)
+
+
 @hookimpl
 def ganzoo_step_end(run: Any, step: int, logs: dict[str, float]) -> None:
     """Training values as ``train/<name>`` scalars."""
-    writer = _writers.get(id(run))
-    if writer is not None:
-        for name, value in logs.items():
-            writer.add_scalar(f"train/{name}", value, step)
+    _add_scalars(run, "train", logs, step)
 
 
 @hookimpl
 def ganzoo_eval(run: Any, step: int, results: dict[str, float]) -> None:
     """Evaluation results as ``eval/<metric>.<value>`` scalars."""
-    writer = _writers.get(id(run))
-    if writer is not None:
-        for name, value in results.items():
-            writer.add_scalar(f"eval/{name}", value, step)
+    _add_scalars(run, "eval", results, step)
 
 
 @hookimpl
