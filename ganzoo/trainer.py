@@ -18,6 +18,7 @@ from ganzoo.engine import Components, Engine
 from ganzoo.errors import CheckpointError
 from ganzoo.guard import DivergedError, first_nonfinite, lowered_learning_rates, nonfinite_parameter
 from ganzoo.metrics.base import EvalContext, model_spec
+from ganzoo.metrics.evaluate import compute
 from ganzoo.rundir import truncate_log, write_config
 from ganzoo.samples import fixed_inputs, grid_columns, save_samples
 from ganzoo.spec import Data
@@ -265,9 +266,7 @@ class Trainer:
             seed=self.config["train"]["seed"], device=self.device, dataset=self.config["dataset"],
             cache_dir=user_cache_dir(), data_root=self.data_root, split=self.config["eval"]["split"],
         )
-        results = {}
-        for name in names:
-            results[name] = self.engine.metric(name).fn(ctx).to_dict()
+        results = compute(self.engine, names, ctx)
         self.last_eval = results
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
         self.log_event({"event": "eval", "step": self.step, **flat})
