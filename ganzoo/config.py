@@ -129,6 +129,7 @@ def coerce(path: str, value: Any, types: tuple[type, ...]) -> Any:
     """Check a value against the allowed types (an int is accepted as a float; lists as tuples).
 
     YAML 1.1 reads ``5e-4`` (no dot) as a string; where a float is expected it is taken as one.
+    It also reads ``off`` as false: a boolean given to a string setting is taken as on/off.
     """
     if float in types and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -136,6 +137,8 @@ def coerce(path: str, value: Any, types: tuple[type, ...]) -> Any:
         return float(value)
     if tuple in types and isinstance(value, list):
         return list(value)
+    if str in types and bool not in types and isinstance(value, bool):
+        return "on" if value else "off"  # YAML 1.1 reads on/off (and yes/no) as booleans
     if bool not in types and isinstance(value, bool):
         raise ConfigError(f"{path}: expected {_type_name(types)}, got a boolean ({value!r})")
     if not isinstance(value, types):

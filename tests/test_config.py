@@ -76,3 +76,10 @@ def test_malformed_registry_file_names_file_and_line(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_experiments_file(path)
+
+
+def test_on_and_off_reach_string_settings_as_words(engine):
+    assert engine.resolve("gan-ring8", ["train.amp=off"])["train"]["amp"] == "off"
+    assert engine.resolve("gan-ring8", ["train.channels_last=off"])["train"]["channels_last"] is False
+    with pytest.raises(ConfigError, match="train.amp must be one of"):
+        engine.resolve("gan-ring8", ["train.amp=on"])
