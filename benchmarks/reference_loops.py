@@ -45,6 +45,8 @@ def bare_loop(engine: Any, config: dict, device: torch.device, data: Any, fast: 
     opt_g, opt_d = _adam(G.parameters(), sched, fast.adam), _adam(D.parameters(), sched, fast.adam)
     precision = fast.precision()
     decay = sched.get("ema_decay", 0.0)
+    lr_decay = sched.get("lr_decay", 1.0)
+    lr_schedulers = [torch.optim.lr_scheduler.ExponentialLR(o, lr_decay) for o in (opt_g, opt_d)] if lr_decay < 1 else []
     ema = [p.detach().clone() for p in G.parameters()] if decay > 0 else None
     penalty, regularization = getattr(loss, "penalty", None), getattr(G, "regularization", None)
     x = data.x.to(device)
@@ -76,6 +78,8 @@ def bare_loop(engine: Any, config: dict, device: torch.device, data: Any, fast: 
         precision.step(opt_g)
         if ema is not None:
             torch._foreach_lerp_(ema, [p.detach() for p in G.parameters()], 1 - decay)
+        for scheduler in lr_schedulers:
+            scheduler.step()
 
     return Loop("bare", _timed(step, device), batch)
 

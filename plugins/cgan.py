@@ -7,8 +7,9 @@ from ganzoo.errors import ConfigError
 
 
 def build_cgan(spec: DataSpec, latent_dim: int = 100, embed_dim: int = 10, g_hidden: tuple = (256, 512, 1024),
-               d_hidden: tuple = (512, 512, 512), dropout: float = 0.4):
-    """Conditional MLP generator and discriminator, each fed a learned label embedding."""
+               d_hidden: tuple = (512, 512, 512), dropout: float = 0.4, projection: bool = False):
+    """Conditional MLP generator and discriminator, each fed a learned label embedding; ``projection`` adds
+    the projection discriminator's label term (Miyato & Koyama 2018)."""
     from ganzoo_plugins.cgan_nets import ConditionalMLPDiscriminator, ConditionalMLPGenerator
 
     if not spec.conditional:
@@ -18,7 +19,7 @@ def build_cgan(spec: DataSpec, latent_dim: int = 100, embed_dim: int = 10, g_hid
         raise ConfigError(f"network.g_hidden and network.d_hidden must list positive widths, got "
                           f"{list(g_hidden)} and {list(d_hidden)}")
     return (ConditionalMLPGenerator(spec, latent_dim, embed_dim, [int(w) for w in g_hidden]),
-            ConditionalMLPDiscriminator(spec, embed_dim, [int(w) for w in d_hidden], dropout))
+            ConditionalMLPDiscriminator(spec, embed_dim, [int(w) for w in d_hidden], dropout, projection))
 
 
 build_cgan.example_specs = [DataSpec((1, 28, 28), 10), DataSpec((2,), 8, (-2.0, 2.0))]

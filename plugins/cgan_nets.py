@@ -43,14 +43,29 @@ class ConditionalMLPGenerator(nn.Module):
 
 
 class ConditionalMLPDiscriminator(nn.Module):
-    """[x, embed(y)] -> [Linear -> LeakyReLU(0.2) -> Dropout] per hidden width -> Linear(1)."""
+    """[x, embed(y)] -> [Linear -> LeakyReLU(0.2) -> Dropout] per hidden width -> Linear(1).
 
-    def __init__(self, spec: DataSpec, embed_dim: int, hidden: Sequence[int], dropout: float) -> None:
+    With ``projection`` the logit also gets the inner product of a second label embedding with the
+    last hidden features, ``<embed'(y), φ(x, y)>`` (the projection discriminator of Miyato & Koyama
+    2018, "cGANs with Projection Discriminator"), which makes D judge whether image and label agree
+    far more directly than the concatenated label alone.
+    """
+
+    def __init__(self, spec: DataSpec, embed_dim: int, hidden: Sequence[int], dropout: float,
+                 projection: bool = False) -> None:
         super().__init__()
         self.num_classes = spec.num_classes
         self.embedding = nn.Embedding(spec.num_classes, embed_dim)
-        self.net = critic_mlp(math.prod(spec.shape) + embed_dim, hidden, dropout)
+        body = critic_mlp(math.prod(spec.shape) + embed_dim, hidden, dropout)
+        self.features, self.head = body[:-1], body[-1]
+        self.projection = nn.Embedding(spec.num_classes, hidden[-1]) if projection else None
+        if self.projection is not None:
+            nn.init.zeros_(self.projection.weight)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per sample, judged together with its label."""
-        return self.net(_with_label(self.embedding, x.flatten(1), labels, "discriminator")).squeeze(1)
+        h = self.features(_with_label(self.embedding, x.flatten(1), labels, "discriminator"))
+        logit = self.head(h).squeeze(1)
+        if self.projection is not None:
+            logit = logit + (self.projection(labels.long()).to(h.dtype) * h).sum(1)
+        return logit

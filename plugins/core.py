@@ -16,11 +16,11 @@ def minimax():
     return Minimax()
 
 
-def non_saturating():
-    """Non-saturating loss (Goodfellow et al. 2014)."""
+def non_saturating(r1_gamma: float = 0.0):
+    """Non-saturating loss (Goodfellow et al. 2014); ``r1_gamma`` > 0 adds the R1 penalty (Mescheder et al. 2018)."""
     from ganzoo_plugins.losses import NonSaturating
 
-    return NonSaturating()
+    return NonSaturating(r1_gamma)
 
 
 def least_squares():
@@ -45,20 +45,21 @@ def wgan_gp(gp_weight: float = 10.0):
 
 
 def alternating(G, D, loss, spec, lr_g: float = 2e-4, lr_d: float = 2e-4, betas: tuple = (0.5, 0.999),
-                ema_decay: float = 0.0):
-    """One D update, then one G update."""
+                ema_decay: float = 0.0, lr_decay: float = 1.0):
+    """One D update, then one G update; ``lr_decay`` < 1 decays both learning rates by that factor per step."""
     from ganzoo_plugins.schedule import AdversarialSchedule
 
-    return AdversarialSchedule(G, D, loss, spec, n_critic=1, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_decay=ema_decay)
+    return AdversarialSchedule(G, D, loss, spec, n_critic=1, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_decay=ema_decay,
+                               lr_decay=lr_decay)
 
 
 def n_critic(G, D, loss, spec, n_critic: int = 5, lr_g: float = 1e-4, lr_d: float = 1e-4,
-             betas: tuple = (0.0, 0.9), ema_decay: float = 0.0):
-    """k D updates per G update (WGAN-GP style)."""
+             betas: tuple = (0.0, 0.9), ema_decay: float = 0.0, lr_decay: float = 1.0):
+    """k D updates per G update (WGAN-GP style); ``lr_decay`` < 1 decays both learning rates per iteration."""
     from ganzoo_plugins.schedule import AdversarialSchedule
 
     return AdversarialSchedule(G, D, loss, spec, n_critic=n_critic, lr_g=lr_g, lr_d=lr_d, betas=betas,
-                               ema_decay=ema_decay)
+                               ema_decay=ema_decay, lr_decay=lr_decay)
 
 
 def registry_file() -> Path:

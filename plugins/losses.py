@@ -18,8 +18,29 @@ class Minimax:
         return -F.softplus(fake).mean()
 
 
+def r1_penalty(D: torch.nn.Module, real: torch.Tensor, labels: torch.Tensor | None, gamma: float) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?"): γ/2 E‖∇D(x)‖² on real x."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(real, labels).sum(), real, create_graph=True)
+    return 0.5 * gamma * grad.flatten(1).pow(2).sum(1).mean()
+
+
 class NonSaturating(Minimax):
-    """The non-saturating generator loss of Goodfellow et al. 2014: G maximizes log D(G(z))."""
+    """The non-saturating generator loss of Goodfellow et al. 2014: G maximizes log D(G(z)).
+
+    ``r1_gamma`` > 0 adds the R1 penalty to D's loss, which makes training locally convergent.
+    """
+
+    def __init__(self, r1_gamma: float = 0.0) -> None:
+        if r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be non-negative, got {r1_gamma}")
+        self.r1_gamma = r1_gamma
+        if r1_gamma > 0:
+            self.penalty = self._r1
+
+    def _r1(self, D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+            labels: torch.Tensor | None) -> torch.Tensor:
+        return r1_penalty(D, real, labels, self.r1_gamma)
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         """-log D(G(z))."""

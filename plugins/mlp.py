@@ -6,12 +6,12 @@ from ganzoo import hookimpl
 
 
 def build_mlp(spec, latent_dim: int = 64, hidden: int = 256, depth: int = 3, batchnorm: bool = False,
-              d_hidden: int = 256, d_depth: int = 3, dropout: float = 0.0):
-    """MLP generator and discriminator for points, images or video (flattened)."""
+              d_hidden: int = 256, d_depth: int = 3, dropout: float = 0.0, pack: int = 1):
+    """MLP generator and discriminator for points, images or video (flattened); ``pack`` > 1 packs D's input (PacGAN)."""
     from ganzoo_plugins.mlp_nets import MLPDiscriminator, MLPGenerator
 
     return (MLPGenerator(spec, latent_dim, hidden, depth, batchnorm),
-            MLPDiscriminator(spec, d_hidden, d_depth, dropout))
+            MLPDiscriminator(spec, d_hidden, d_depth, dropout, pack))
 
 
 @hookimpl

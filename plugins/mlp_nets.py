@@ -52,12 +52,23 @@ def critic_mlp(in_width: int, widths: Sequence[int], dropout: float) -> nn.Seque
 
 
 class MLPDiscriminator(nn.Module):
-    """x -> [Linear -> LeakyReLU(0.2) -> Dropout] x depth -> Linear(1)."""
+    """x -> [Linear -> LeakyReLU(0.2) -> Dropout] x depth -> Linear(1).
 
-    def __init__(self, spec: DataSpec, hidden: int, depth: int, dropout: float) -> None:
+    With ``pack`` = m > 1 the discriminator judges m samples at once, concatenated into one input
+    (PacGAN, Lin et al. 2018): a batch of N samples gives N/m logits. Seeing several samples
+    together lets D notice a lack of variety, which penalizes mode collapse.
+    """
+
+    def __init__(self, spec: DataSpec, hidden: int, depth: int, dropout: float, pack: int = 1) -> None:
         super().__init__()
-        self.net = critic_mlp(math.prod(spec.shape), [hidden] * depth, dropout)
+        if pack < 1:
+            raise ValueError(f"pack must be at least 1, got {pack}")
+        self.pack = pack
+        self.net = critic_mlp(math.prod(spec.shape) * pack, [hidden] * depth, dropout)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """One logit per sample; labels are ignored (unconditional)."""
-        return self.net(x.flatten(1)).squeeze(1)
+        """One logit per sample (per pack of ``pack`` samples); labels are ignored (unconditional)."""
+        if x.shape[0] % self.pack:
+            raise ValueError(f"a batch of {x.shape[0]} samples cannot be split into packs of {self.pack}; "
+                             f"use a batch size divisible by {self.pack}")
+        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)

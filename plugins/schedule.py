@@ -20,19 +20,26 @@ class AdversarialSchedule:
 
     Separate learning rates give the two time-scale update rule (Heusel et al. 2017); ``ema_decay``
     > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019).
+    ``lr_decay`` < 1 multiplies both learning rates by that factor after every iteration
+    (``torch.optim.lr_scheduler.ExponentialLR``), so late steps refine rather than oscillate.
     The last D update's fake batch is reused for the G update, as in the DCGAN reference loop.
     Under DDP the G update's pass through D skips D's gradient all-reduce (``no_sync``): those
     gradients are discarded by the next D update, so only D's own updates synchronize.
     """
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, loss: Any, spec: DataSpec, *, n_critic: int,
-                 lr_g: float, lr_d: float, betas: tuple[float, float], ema_decay: float) -> None:
+                 lr_g: float, lr_d: float, betas: tuple[float, float], ema_decay: float,
+                 lr_decay: float = 1.0) -> None:
         if n_critic < 1:
             raise ValueError("n_critic must be at least 1")
+        if not 0 < lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
         self.G, self.D, self.loss, self.spec, self.n_critic = G, D, loss, spec, n_critic
         self.batches_per_step = n_critic
         self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=tuple(betas))
         self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas))
+        self.lr_schedulers = ([torch.optim.lr_scheduler.ExponentialLR(opt, lr_decay) for opt in (self.opt_g, self.opt_d)]
+                              if lr_decay < 1 else [])
         self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
                     if ema_decay > 0 else None)
         self.precision = Precision()
@@ -91,6 +98,8 @@ class AdversarialSchedule:
         self.precision.step(self.opt_g)
         if self.ema is not None:
             self._update_ema()
+        for scheduler in self.lr_schedulers:
+            scheduler.step()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     def generator_for_sampling(self) -> torch.nn.Module:
@@ -98,8 +107,10 @@ class AdversarialSchedule:
         return self.ema.module if self.ema is not None else self.G
 
     def state_dict(self) -> dict:
-        """Optimizers, EMA and the fp16 gradient scaler."""
+        """Optimizers, learning-rate decay, EMA and the fp16 gradient scaler."""
         state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.lr_schedulers:
+            state["decayed_steps"] = self.lr_schedulers[0].last_epoch
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
         if self.precision.scaler is not None:
@@ -111,13 +122,19 @@ class AdversarialSchedule:
 
         So a run resumed with ``--set schedule.lr_g=...`` (or rolled back by the divergence guard)
         continues with the new rates and the saved Adam moments, and a run may resume with other fast paths.
+        With ``lr_decay`` the configured rates are decayed by the iterations already done.
         """
-        kept = ("lr", "fused", "foreach")
+        kept = ("lr", "initial_lr", "fused", "foreach")
         for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
             settings = [{k: group[k] for k in kept if k in group} for group in opt.param_groups]
             opt.load_state_dict(state[key])
             for group, setting in zip(opt.param_groups, settings):
                 group.update(setting)
+        steps = state.get("decayed_steps", 0)
+        for scheduler in self.lr_schedulers:
+            scheduler.last_epoch = steps
+            for group in scheduler.optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * scheduler.gamma ** steps
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
         self.precision.load_state_dict(state.get("scaler", {}))
