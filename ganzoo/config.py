@@ -207,6 +207,23 @@ def _resolve_component(block: Any, key: str, registry: Registry, experiment: str
     return resolved
 
 
+def _component_name(block: Any) -> Any:
+    return block.get("name") if isinstance(block, dict) else block
+
+
+def _drop_foreign_params(raw: dict, key: str, overridden: set[tuple[str, str]], registry: Registry) -> None:
+    """After ``--set KEY.name=OTHER``, drop the entry's parameters OTHER does not take (``--set`` ones stay checked).
+
+    So ``--set loss.name=hinge`` on an experiment whose loss sets ``r1_gamma`` switches the loss,
+    while ``schedule.lr_g`` carries over to any schedule that has it.
+    """
+    block = raw.get(key)
+    if not isinstance(block, dict) or not isinstance(block.get("name"), str):
+        return
+    params = registry.get(COMPONENTS[key], block["name"]).params
+    raw[key] = {p: v for p, v in block.items() if p == "name" or p in params or (key, p) in overridden}
+
+
 def resolve(registry: Registry, experiment: str, overrides: list[str] | None = None) -> dict:
     """One plain, validated config for an experiment, with overrides applied."""
     return resolve_entry(registry, experiment, registry.get("experiments", experiment).obj, overrides)
@@ -215,11 +232,17 @@ def resolve(registry: Registry, experiment: str, overrides: list[str] | None = N
 def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: list[str] | None = None) -> dict:
     """One plain, validated config from an experiment entry (registry, file or saved run), with overrides."""
     raw = copy.deepcopy(entry)
+    names_before = {key: _component_name(raw.get(key)) for key in COMPONENTS}
+    overridden: set[tuple[str, str]] = set()
     for text in overrides or []:
         keys, value = parse_override(text)
         if keys[0] not in TOP_LEVEL:
             raise _unknown_key(".".join(keys), sorted(TOP_LEVEL), experiment)
         _set_path(raw, keys, value)
+        overridden.add((keys[0], keys[1] if len(keys) > 1 else "name"))
+    for key in COMPONENTS:
+        if _component_name(raw.get(key)) != names_before[key]:
+            _drop_foreign_params(raw, key, overridden, registry)
     for key in raw:
         if key not in TOP_LEVEL:
             raise _unknown_key(str(key), sorted(TOP_LEVEL), experiment)

@@ -12,7 +12,7 @@ def test_component_defaults_fill_what_the_entry_leaves_out(engine):
     config = engine.resolve("gan-ring8")
     assert config["network"]["dropout"] == 0.0  # from build_mlp's signature
     assert config["network"]["latent_dim"] == 16  # from registry.yaml
-    assert config["loss"] == {"name": "non-saturating"}
+    assert config["loss"] == {"name": "non-saturating", "r1_gamma": 0.1}  # registry.yaml sets r1_gamma
     assert config["train"]["keep_last"] >= 1 and config["eval"]["metrics"] == ["modes"]
 
 
@@ -30,6 +30,14 @@ def test_switching_a_component_takes_the_new_components_defaults(engine):
     config = engine.resolve("gan-ring8", ["loss.name=wgan-gp", "schedule=n-critic"])
     assert config["loss"] == {"name": "wgan-gp", "gp_weight": 10.0}
     assert config["schedule"]["name"] == "n-critic" and config["schedule"]["n_critic"] == 5
+    assert config["schedule"]["lr_g"] == 0.001, "the entry's parameters the new component takes carry over"
+
+
+def test_a_parameter_set_for_the_new_component_is_still_checked(engine):
+    """Switching drops the entry's r1_gamma silently, but a --set one the new loss lacks is an error."""
+    assert engine.resolve("gan-ring8", ["loss.name=hinge"])["loss"] == {"name": "hinge"}
+    with pytest.raises(ConfigError, match="loss.r1_gamma"):
+        engine.resolve("gan-ring8", ["loss.name=hinge", "loss.r1_gamma=1"])
 
 
 @pytest.mark.parametrize("override, message", [
