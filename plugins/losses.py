@@ -18,9 +18,18 @@ class Minimax:
         return -F.softplus(fake).mean()
 
 
+def gradient_input(x: torch.Tensor) -> torch.Tensor:
+    """``x`` detached, as a tensor to take D's input gradient at: a view of a fresh leaf, itself not a leaf.
+
+    (torch's module tracker, used by ``FlopCounterMode`` in the throughput benchmark, cannot run
+    ``autograd.grad`` with respect to a leaf passed into a module.)
+    """
+    return x.detach().requires_grad_(True).view_as(x)
+
+
 def r1_penalty(D: torch.nn.Module, real: torch.Tensor, labels: torch.Tensor | None, gamma: float) -> torch.Tensor:
     """R1 (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?"): γ/2 E‖∇D(x)‖² on real x."""
-    real = real.detach().requires_grad_(True)
+    real = gradient_input(real)
     (grad,) = torch.autograd.grad(D(real, labels).sum(), real, create_graph=True)
     return 0.5 * gamma * grad.flatten(1).pow(2).sum(1).mean()
 
@@ -89,7 +98,7 @@ class WassersteinGP:
                 labels: torch.Tensor | None) -> torch.Tensor:
         """λ(‖∇D(x̂)‖₂ - 1)² at random interpolates x̂ between real and fake samples."""
         alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
-        mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+        mixed = gradient_input(alpha * real.detach() + (1 - alpha) * fake.detach())
         out = D(mixed, labels)
         (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
         return self.gp_weight * (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
