@@ -20,8 +20,9 @@ class AdversarialSchedule:
 
     Separate learning rates give the two time-scale update rule (Heusel et al. 2017); ``ema_decay``
     > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019).
-    ``lr_decay`` < 1 multiplies both learning rates by that factor after every iteration
-    (``torch.optim.lr_scheduler.ExponentialLR``), so late steps refine rather than oscillate.
+    ``lr_decay`` < 1 multiplies both learning rates by that factor after every iteration, so late
+    steps refine rather than oscillate: lr_t = lr · decay^t (``torch.optim.lr_scheduler.LambdaLR``,
+    in closed form so a resumed run gets bitwise the same rates).
     The last D update's fake batch is reused for the G update, as in the DCGAN reference loop.
     Under DDP the G update's pass through D skips D's gradient all-reduce (``no_sync``): those
     gradients are discarded by the next D update, so only D's own updates synchronize.
@@ -38,13 +39,17 @@ class AdversarialSchedule:
         self.batches_per_step = n_critic
         self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=tuple(betas))
         self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas))
-        self.lr_schedulers = ([torch.optim.lr_scheduler.ExponentialLR(opt, lr_decay) for opt in (self.opt_g, self.opt_d)]
+        self.lr_decay = lr_decay
+        self.lr_schedulers = ([torch.optim.lr_scheduler.LambdaLR(opt, self._decay_factor) for opt in (self.opt_g, self.opt_d)]
                               if lr_decay < 1 else [])
         self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
                     if ema_decay > 0 else None)
         self.precision = Precision()
         self._penalty = getattr(loss, "penalty", None)
         self._regularization = getattr(G, "regularization", None)
+
+    def _decay_factor(self, steps: int) -> float:
+        return self.lr_decay ** steps
 
     def use_fast_paths(self, fast: FastPaths) -> None:
         """Train under the run's autocast / gradient scaling, with its Adam kernel (before the first step)."""
@@ -133,8 +138,8 @@ class AdversarialSchedule:
         steps = state.get("decayed_steps", 0)
         for scheduler in self.lr_schedulers:
             scheduler.last_epoch = steps
-            for group in scheduler.optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * scheduler.gamma ** steps
+            for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+                group["lr"] = base * self._decay_factor(steps)
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
         self.precision.load_state_dict(state.get("scaler", {}))

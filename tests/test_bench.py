@@ -286,5 +286,5 @@ def test_mixtures_dry_run_plans_every_run_and_trains_nothing(tmp_path):
                                 "--dry-run"])
     assert code == 0, stderr
     plans = [line for line in stdout.splitlines() if line.endswith(": start")]
-    assert len(plans) == 24 and "ring8-wgan-gp-s2: start" in plans
+    assert len(plans) == 30 and "ring8-wgan-gp-s2: start" in plans and "grid25-pac2-s0: start" in plans
     assert not out.exists()
