@@ -7,6 +7,11 @@ background stream that produces one static frame b(z). The clip is
 network. Layers are 4x4x4 kernels with stride 2 (batch norm + ReLU in G, batch norm +
 LeakyReLU(0.2) in D); the paper's 64x64, 32-frame clips start from a 2x4x4 volume, and every
 other size is sized the same way from the DataSpec.
+
+The output layers (video, mask, background) can instead upsample by nearest-neighbour resizing
+followed by a 3x3(x3) convolution ("resize-convolution", Odena, Dumoulin & Olah 2016,
+"Deconvolution and Checkerboard Artifacts"): a strided transposed convolution at full resolution
+leaves pixel-level speckle that the discriminator keeps chasing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from ganzoo.spec import DataSpec
 BASE_SIZE = 4
 #: Frame sizes offered in error messages.
 SIZES_SHOWN = (8, 16, 32, 64, 128)
+#: How the output layers upsample: the paper's strided transposed convolution, or resize + convolution.
+OUTPUT_UPSAMPLING = ("transposed", "resize")
 
 
 def upsampling_layers(spec: DataSpec) -> int:
@@ -51,10 +58,22 @@ def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
 
 
+def output_layer(c_in: int, c_out: int, dims: int, upsampling: str) -> nn.Module:
+    """The last x2 upsampling of a stream (dims 3: video, 2: frame), as configured; a clear error otherwise."""
+    if upsampling not in OUTPUT_UPSAMPLING:
+        raise ConfigError(f"vgan: network.output_upsampling must be one of {', '.join(OUTPUT_UPSAMPLING)}, "
+                          f"got {upsampling!r}")
+    if upsampling == "transposed":
+        return _up3d(c_in, c_out) if dims == 3 else _up2d(c_in, c_out)
+    conv = nn.Conv3d if dims == 3 else nn.Conv2d
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(c_in, c_out, 3, padding=1, bias=False))
+
+
 class VGANGenerator(nn.Module):
     """Two-stream generator: z -> mask ⊙ foreground video + (1 − mask) ⊙ static background."""
 
-    def __init__(self, spec: DataSpec, latent_dim: int, width: int, mask_l1: float) -> None:
+    def __init__(self, spec: DataSpec, latent_dim: int, width: int, mask_l1: float,
+                 output_upsampling: str = "transposed") -> None:
         super().__init__()
         k = upsampling_layers(spec)
         channels, frames = spec.shape[0], spec.shape[1]
@@ -70,9 +89,9 @@ class VGANGenerator(nn.Module):
             bg += [_up2d(c_in, c_out), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
-        self.video_head = nn.Sequential(_up3d(widths[-1], channels), nn.Tanh())
-        self.mask_head = nn.Sequential(_up3d(widths[-1], 1), nn.Sigmoid())
-        self.background_head = nn.Sequential(_up2d(widths[-1], channels), nn.Tanh())
+        self.video_head = nn.Sequential(output_layer(widths[-1], channels, 3, output_upsampling), nn.Tanh())
+        self.mask_head = nn.Sequential(output_layer(widths[-1], 1, 3, output_upsampling), nn.Sigmoid())
+        self.background_head = nn.Sequential(output_layer(widths[-1], channels, 2, output_upsampling), nn.Tanh())
         self.last_mask: torch.Tensor | None = None
 
     def streams(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

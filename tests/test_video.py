@@ -18,7 +18,7 @@ from ganzoo.video import save_gif, save_strip, save_video_samples
 
 ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
 
-from ganzoo_plugins.vgan_nets import upsampling_layers  # noqa: E402
+from ganzoo_plugins.vgan_nets import output_layer, upsampling_layers  # noqa: E402
 
 SPEC = DataSpec((1, 8, 16, 16))
 TINY_NET = {"latent_dim": 8, "width": 4, "d_width": 4}
@@ -82,6 +82,25 @@ def test_mask_sparsity_term_is_weighted_l1_of_the_last_mask_and_trains_the_mask(
     term.backward()
     assert G.mask_head[0].weight.grad is not None and G.mask_head[0].weight.grad.abs().sum() > 0
     assert G.video_head[0].weight.grad is None
+
+
+def test_resize_output_layers_make_the_same_clips_without_a_checkerboard():
+    """output_upsampling=resize: same shapes and range; a constant input upsamples to a constant interior."""
+    G, D = build(output_upsampling="resize")
+    x = G(torch.randn(2, 8))
+    assert tuple(x.shape) == (2, *SPEC.shape) and x.abs().max() <= 1 and tuple(D(x).shape) == (2,)
+    flat = torch.ones(1, 4, 4, 4, 4)
+    resized = output_layer(4, 1, 3, "resize")(flat)[0, 0, 1:-1, 1:-1, 1:-1]
+    strided = output_layer(4, 1, 3, "transposed")(flat)[0, 0, 1:-1, 1:-1, 1:-1]
+    assert resized.shape == strided.shape == (6, 6, 6)
+    assert torch.allclose(resized, resized.flatten()[0].expand_as(resized), atol=1e-6)
+    assert not torch.allclose(strided[:, :, 0::2], strided[:, :, 1::2], atol=1e-4)  # period-2 pattern
+
+
+def test_unknown_output_upsampling_is_a_one_line_config_error():
+    """A typo names the choices."""
+    with pytest.raises(ConfigError, match="output_upsampling must be one of transposed, resize, got 'bilinear'"):
+        build(output_upsampling="bilinear")
 
 
 @pytest.mark.parametrize(("shape", "message"), [
