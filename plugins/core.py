@@ -16,11 +16,12 @@ def minimax():
     return Minimax()
 
 
-def non_saturating(r1_gamma: float = 0.0):
-    """Non-saturating loss (Goodfellow et al. 2014); ``r1_gamma`` > 0 adds the R1 penalty (Mescheder et al. 2018)."""
+def non_saturating(r1_gamma: float = 0.0, r1_every: int = 1):
+    """Non-saturating loss (Goodfellow et al. 2014); ``r1_gamma`` > 0 adds the R1 penalty (Mescheder et al. 2018),
+    on every ``r1_every``-th D update (lazy regularization, Karras et al. 2020)."""
     from ganzoo_plugins.losses import NonSaturating
 
-    return NonSaturating(r1_gamma)
+    return NonSaturating(r1_gamma, r1_every)
 
 
 def least_squares():

@@ -38,18 +38,28 @@ class NonSaturating(Minimax):
     """The non-saturating generator loss of Goodfellow et al. 2014: G maximizes log D(G(z)).
 
     ``r1_gamma`` > 0 adds the R1 penalty to D's loss, which makes training locally convergent.
+    ``r1_every`` = k > 1 applies it lazily, on every k-th D update only and weighted by k
+    (Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN"): about the same
+    regularization for a k-th of its extra backward passes.
     """
 
-    def __init__(self, r1_gamma: float = 0.0) -> None:
+    def __init__(self, r1_gamma: float = 0.0, r1_every: int = 1) -> None:
         if r1_gamma < 0:
             raise ValueError(f"r1_gamma must be non-negative, got {r1_gamma}")
-        self.r1_gamma = r1_gamma
+        if r1_every < 1:
+            raise ValueError(f"r1_every must be at least 1, got {r1_every}")
+        self.r1_gamma, self.r1_every = r1_gamma, r1_every
+        self.d_updates = 0
         if r1_gamma > 0:
             self.penalty = self._r1
 
     def _r1(self, D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
             labels: torch.Tensor | None) -> torch.Tensor:
-        return r1_penalty(D, real, labels, self.r1_gamma)
+        due = self.d_updates % self.r1_every == 0
+        self.d_updates += 1
+        if not due:
+            return real.new_zeros(())
+        return r1_penalty(D, real, labels, self.r1_gamma * self.r1_every)
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         """-log D(G(z))."""

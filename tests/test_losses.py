@@ -73,3 +73,21 @@ def test_r1_penalty_is_half_gamma_times_the_squared_gradient_on_real_data(engine
         "without r1_gamma the loss adds no penalty pass"
     with pytest.raises(ValueError, match="r1_gamma"):
         engine.registry.get("losses", "non-saturating").obj(r1_gamma=-1.0)
+
+
+def test_lazy_r1_applies_every_kth_update_weighted_by_k(engine):
+    """r1_every=3: the penalty is 3x on updates 1, 4, 7, ... and zero, with no D pass, in between."""
+    loss = engine.registry.get("losses", "non-saturating").obj(r1_gamma=2.0, r1_every=3)
+
+    class CountingSteep(torch.nn.Module):
+        calls = 0
+
+        def forward(self, x, labels=None):
+            CountingSteep.calls += 1
+            return 3 * x[:, 0] - 4 * x[:, 1]
+
+    terms = [loss.penalty(CountingSteep(), torch.randn(8, 2), torch.randn(8, 2), None).item() for _ in range(7)]
+    assert terms == pytest.approx([75.0, 0, 0, 75.0, 0, 0, 75.0])
+    assert CountingSteep.calls == 3
+    with pytest.raises(ValueError, match="r1_every"):
+        engine.registry.get("losses", "non-saturating").obj(r1_gamma=1.0, r1_every=0)
