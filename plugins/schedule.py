@@ -11,8 +11,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganzoo.fastpath import FastPaths, Precision, set_adam_kernel
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.augment import DiffAugment
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 class AdversarialSchedule:
@@ -23,6 +28,8 @@ class AdversarialSchedule:
     ``lr_decay`` < 1 multiplies both learning rates by that factor after every iteration, so late
     steps refine rather than oscillate: lr_t = lr · decay^t (``torch.optim.lr_scheduler.LambdaLR``,
     in closed form so a resumed run gets bitwise the same rates).
+    ``augment`` names DiffAugment policies (Zhao et al. 2020; see ``augment.py``) applied to every
+    batch D sees in both updates; gradient penalties still see the un-augmented samples.
     The last D update's fake batch is reused for the G update, as in the DCGAN reference loop.
     Under DDP the G update's pass through D skips D's gradient all-reduce (``no_sync``): those
     gradients are discarded by the next D update, so only D's own updates synchronize.
@@ -30,7 +37,7 @@ class AdversarialSchedule:
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, loss: Any, spec: DataSpec, *, n_critic: int,
                  lr_g: float, lr_d: float, betas: tuple[float, float], ema_decay: float,
-                 lr_decay: float = 1.0) -> None:
+                 lr_decay: float = 1.0, augment: str = "") -> None:
         if n_critic < 1:
             raise ValueError("n_critic must be at least 1")
         if not 0 < lr_decay <= 1:
@@ -45,6 +52,7 @@ class AdversarialSchedule:
         self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
                     if ema_decay > 0 else None)
         self.precision = Precision()
+        self.augment = DiffAugment(augment, spec) if augment else _identity
         self._penalty = getattr(loss, "penalty", None)
         self._regularization = getattr(G, "regularization", None)
 
@@ -90,13 +98,14 @@ class AdversarialSchedule:
                 else:
                     with torch.no_grad():
                         fake = self.G(z, labels)
-                d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake.detach(), labels))
+                d_loss = self.loss.d_loss(self.D(self.augment(real), labels),
+                                          self.D(self.augment(fake.detach()), labels))
                 total = d_loss + self._penalty(self.D, real, fake, labels) if self._penalty else d_loss
             self.opt_d.zero_grad(set_to_none=True)
             self.precision.backward(total)
             self.precision.step(self.opt_d)
         with getattr(self.D, "no_sync", nullcontext)(), self.precision.autocast():
-            g_loss = self.loss.g_loss(self.D(fake, labels))
+            g_loss = self.loss.g_loss(self.D(self.augment(fake), labels))
             total_g = g_loss + self._regularization() if self._regularization else g_loss
         self.opt_g.zero_grad(set_to_none=True)
         self.precision.backward(total_g)
