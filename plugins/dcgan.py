@@ -23,22 +23,37 @@ def check_labelled(network: str, spec: DataSpec, unconditional: str) -> None:
                           f"no classes; use {unconditional!r} for unlabelled data")
 
 
-def build_dcgan(spec: DataSpec, latent_dim: int = 100, width: int = 64, dropout: float = 0.3):
-    """The 28x28 DCGAN of the reference tutorial (G: 256-128-64 channels; D: 64-128 channels)."""
-    from ganzoo_plugins.dcgan_nets import DCGAN28Discriminator, DCGAN28Generator
+LAYOUTS = ("paper", "tutorial")
 
+
+def build_28(spec: DataSpec, layout: str, latent_dim: int, width: int, dropout: float,
+             num_classes: int = 0, embed_dim: int = 0):
+    """G and D of a 28x28 DCGAN in one of LAYOUTS, with ``dropout`` after each of D's hidden layers."""
+    from ganzoo_plugins import dcgan_nets as nets
+
+    if layout == "paper":
+        return (nets.DCGAN28PaperGenerator(spec, latent_dim, width, num_classes, embed_dim),
+                nets.DCGAN28PaperDiscriminator(spec, width, dropout, num_classes))
+    if layout == "tutorial":
+        return (nets.DCGAN28Generator(spec, latent_dim, width, num_classes, embed_dim),
+                nets.DCGAN28Discriminator(spec, width, dropout, num_classes))
+    raise ConfigError(f"network.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+
+
+def build_dcgan(spec: DataSpec, latent_dim: int = 100, width: int = 64, layout: str = "tutorial",
+                dropout: float = 0.3):
+    """A 28x28 DCGAN: layout 'tutorial' (the reference tutorial's G: 256-128-64 channels, 5x5 kernels) or
+    'paper' (the paper's rules at 28x28: G 128-64 channels, 4x4 kernels, BatchNorm in D)."""
     check_image_size("dcgan", spec, 28, "'dcgan64' for 64x64 images")
-    return DCGAN28Generator(spec, latent_dim, width), DCGAN28Discriminator(spec, width, dropout)
+    return build_28(spec, layout, latent_dim, width, dropout)
 
 
-def build_cdcgan(spec: DataSpec, latent_dim: int = 100, embed_dim: int = 50, width: int = 64, dropout: float = 0.3):
+def build_cdcgan(spec: DataSpec, latent_dim: int = 100, embed_dim: int = 50, width: int = 64,
+                 layout: str = "tutorial", dropout: float = 0.3):
     """The 28x28 DCGAN conditioned on class labels: an embedded label vector into G, a label map into D."""
-    from ganzoo_plugins.dcgan_nets import DCGAN28Discriminator, DCGAN28Generator
-
     check_image_size("cdcgan", spec, 28, "another network")
     check_labelled("cdcgan", spec, "dcgan")
-    return (DCGAN28Generator(spec, latent_dim, width, spec.num_classes, embed_dim),
-            DCGAN28Discriminator(spec, width, dropout, spec.num_classes))
+    return build_28(spec, layout, latent_dim, width, dropout, spec.num_classes, embed_dim)
 
 
 def build_dcgan64(spec: DataSpec, latent_dim: int = 100, g_width: int = 64, d_width: int = 64):
@@ -60,7 +75,8 @@ build_dcgan64.tiny_params = {"latent_dim": 8, "g_width": 4, "d_width": 4}
 @hookimpl
 def ganzoo_networks(register):
     """The DCGAN family."""
-    register("dcgan", build_dcgan, "DCGAN for 28x28 images, reference-tutorial layout (Radford et al. 2015)")
+    register("dcgan", build_dcgan, "DCGAN for 28x28 images, reference-tutorial or paper layout "
+                                   "(Radford et al. 2015)")
     register("cdcgan", build_cdcgan, "conditional 28x28 DCGAN: label vector into G, label map into D "
                                      "(Radford et al. 2015; Mirza & Osindero 2014)")
     register("dcgan64", build_dcgan64, "the paper's 64x64 DCGAN for 1- or 3-channel images (Radford et al. 2015)")

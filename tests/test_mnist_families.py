@@ -109,6 +109,37 @@ def test_builders_refuse_data_they_cannot_serve(engine, network, spec, needs):
         engine.registry.get("networks", network).obj(spec)
 
 
+@pytest.mark.parametrize("network", ["dcgan", "cdcgan"])
+@pytest.mark.parametrize("layout", ["paper", "tutorial"])
+def test_both_28px_layouts_make_digits_and_logits(engine, network, layout):
+    """Each 28x28 layout gives (N, 1, 28, 28) images in [-1, 1] and one logit per image; the layouts differ."""
+    spec = DataSpec((1, 28, 28), 10)
+    G, D = engine.registry.get("networks", network).obj(spec, latent_dim=8, width=4, layout=layout)
+    other = "tutorial" if layout == "paper" else "paper"
+    G_other, _ = engine.registry.get("networks", network).obj(spec, latent_dim=8, width=4, layout=other)
+    labels = torch.arange(5) % 10
+    x = G(torch.randn(5, 8), labels)
+    assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert D(x, labels).shape == (5,)
+    shapes = [tuple(p.shape) for p in G.parameters()]
+    assert shapes != [tuple(p.shape) for p in G_other.parameters()]
+
+
+def test_paper_layout_is_the_lighter_one(engine):
+    """At the default width the paper layout's generator has under half the tutorial's weights."""
+    build = engine.registry.get("networks", "dcgan").obj
+    paper_g, _ = build(DataSpec((1, 28, 28)), layout="paper")
+    tutorial_g, _ = build(DataSpec((1, 28, 28)), layout="tutorial")
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(paper_g) * 2 < count(tutorial_g)
+
+
+def test_unknown_layout_names_the_layouts(engine):
+    """A typo in network.layout is a ConfigError listing both layouts."""
+    with pytest.raises(ConfigError, match="paper, tutorial"):
+        engine.registry.get("networks", "dcgan").obj(DataSpec((1, 28, 28)), layout="papr")
+
+
 def test_wrong_image_size_is_one_line_and_writes_nothing(mnist_root, tmp_path, capsys):
     """dcgan-mnist on 32x32 digits exits 2 with one line naming the sizes that work; no run directory."""
     run_dir = tmp_path / "run"
