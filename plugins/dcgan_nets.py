@@ -14,6 +14,8 @@ channel the size of the image.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -45,55 +47,35 @@ class LabelMap(nn.Module):
         return torch.cat([x, maps.to(x.dtype)], dim=1)
 
 
-class DCGAN28Generator(nn.Module):
-    """z [+ label embedding] -> Dense 7·7·256 -> ConvT 5x5 256->128 /1 -> ConvT 5x5 128->64 /2 -> ConvT 5x5 64->C /2 -> tanh."""
+class Generator28(nn.Module):
+    """z [+ label embedding] -> Dense to 7x7 x ``seed_channels`` (BatchNorm, ``activation``) -> ``body`` -> 28x28."""
 
-    def __init__(self, spec: DataSpec, latent_dim: int, width: int, num_classes: int = 0, embed_dim: int = 0) -> None:
+    def __init__(self, latent_dim: int, num_classes: int, embed_dim: int, seed_channels: int,
+                 activation: nn.Module, body: list[nn.Module]) -> None:
         super().__init__()
-        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.latent_dim, self.num_classes, self.seed_channels = latent_dim, num_classes, seed_channels
         self.embedding = nn.Embedding(num_classes, embed_dim) if num_classes else None
-        w4, w2, w1 = 4 * width, 2 * width, width
         self.project = nn.Sequential(
-            nn.Linear(latent_dim + (embed_dim if num_classes else 0), 7 * 7 * w4, bias=False),
-            nn.BatchNorm1d(7 * 7 * w4),
-            nn.LeakyReLU(0.3),
+            nn.Linear(latent_dim + (embed_dim if num_classes else 0), 7 * 7 * seed_channels, bias=False),
+            nn.BatchNorm1d(7 * 7 * seed_channels),
+            activation,
         )
-        self.body = nn.Sequential(
-            nn.ConvTranspose2d(w4, w2, 5, stride=1, padding=2, bias=False),
-            nn.BatchNorm2d(w2),
-            nn.LeakyReLU(0.3),
-            nn.ConvTranspose2d(w2, w1, 5, stride=2, padding=2, output_padding=1, bias=False),
-            nn.BatchNorm2d(w1),
-            nn.LeakyReLU(0.3),
-            nn.ConvTranspose2d(w1, spec.channels, 5, stride=2, padding=2, output_padding=1, bias=False),
-            nn.Tanh(),
-        )
-        self.width4 = w4
+        self.body = nn.Sequential(*body)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(N, latent_dim) [+ labels (N,)] -> (N, C, 28, 28) in [-1, 1]."""
         h = self.project(_label_vector(self.embedding, z, labels))
-        return self.body(h.view(-1, self.width4, 7, 7))
+        return self.body(h.view(-1, self.seed_channels, 7, 7))
 
 
-class DCGAN28Discriminator(nn.Module):
-    """x [+ label map] -> Conv 5x5 ->64 /2 -> LeakyReLU -> Dropout -> Conv 5x5 64->128 /2 -> LeakyReLU -> Dropout -> Dense 1."""
+class Discriminator28(nn.Module):
+    """x [+ label map as an extra channel] -> ``body`` (built for that many input channels) -> one logit."""
 
-    def __init__(self, spec: DataSpec, width: int, dropout: float, num_classes: int = 0) -> None:
+    def __init__(self, spec: DataSpec, num_classes: int, body: Callable[[int], list[nn.Module]]) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.label_map = LabelMap(num_classes, 28, 28) if num_classes else None
-        in_channels = spec.channels + (1 if num_classes else 0)
-        self.body = nn.Sequential(
-            nn.Conv2d(in_channels, width, 5, stride=2, padding=2),
-            nn.LeakyReLU(0.3),
-            nn.Dropout(dropout),
-            nn.Conv2d(width, 2 * width, 5, stride=2, padding=2),
-            nn.LeakyReLU(0.3),
-            nn.Dropout(dropout),
-            nn.Flatten(),
-            nn.Linear(2 * width * 7 * 7, 1),
-        )
+        self.body = nn.Sequential(*body(spec.channels + (1 if num_classes else 0)))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per sample."""
@@ -102,7 +84,40 @@ class DCGAN28Discriminator(nn.Module):
         return self.body(x).squeeze(1)
 
 
-class DCGAN28PaperGenerator(nn.Module):
+class DCGAN28Generator(Generator28):
+    """z [+ label embedding] -> Dense 7·7·256 -> ConvT 5x5 256->128 /1 -> ConvT 5x5 128->64 /2 -> ConvT 5x5 64->C /2 -> tanh."""
+
+    def __init__(self, spec: DataSpec, latent_dim: int, width: int, num_classes: int = 0, embed_dim: int = 0) -> None:
+        w4, w2, w1 = 4 * width, 2 * width, width
+        super().__init__(latent_dim, num_classes, embed_dim, w4, nn.LeakyReLU(0.3), [
+            nn.ConvTranspose2d(w4, w2, 5, stride=1, padding=2, bias=False),
+            nn.BatchNorm2d(w2),
+            nn.LeakyReLU(0.3),
+            nn.ConvTranspose2d(w2, w1, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.BatchNorm2d(w1),
+            nn.LeakyReLU(0.3),
+            nn.ConvTranspose2d(w1, spec.channels, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.Tanh(),
+        ])
+
+
+class DCGAN28Discriminator(Discriminator28):
+    """x [+ label map] -> Conv 5x5 ->64 /2 -> LeakyReLU -> Dropout -> Conv 5x5 64->128 /2 -> LeakyReLU -> Dropout -> Dense 1."""
+
+    def __init__(self, spec: DataSpec, width: int, dropout: float, num_classes: int = 0) -> None:
+        super().__init__(spec, num_classes, lambda in_channels: [
+            nn.Conv2d(in_channels, width, 5, stride=2, padding=2),
+            nn.LeakyReLU(0.3),
+            nn.Dropout(dropout),
+            nn.Conv2d(width, 2 * width, 5, stride=2, padding=2),
+            nn.LeakyReLU(0.3),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, 1),
+        ])
+
+
+class DCGAN28PaperGenerator(Generator28):
     """The paper's guidelines at 28x28: z [+ label] -> Dense 7·7·2w -> ConvT 4x4 2w->w /2 -> ConvT 4x4 w->C /2 -> tanh.
 
     BatchNorm after every layer but the output, ReLU, N(0, 0.02) initialization (Radford et al. 2015);
@@ -111,31 +126,17 @@ class DCGAN28PaperGenerator(nn.Module):
     """
 
     def __init__(self, spec: DataSpec, latent_dim: int, width: int, num_classes: int = 0, embed_dim: int = 0) -> None:
-        super().__init__()
-        self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.embedding = nn.Embedding(num_classes, embed_dim) if num_classes else None
-        self.width2 = 2 * width
-        self.project = nn.Sequential(
-            nn.Linear(latent_dim + (embed_dim if num_classes else 0), 7 * 7 * self.width2, bias=False),
-            nn.BatchNorm1d(7 * 7 * self.width2),
-            nn.ReLU(inplace=True),
-        )
-        self.body = nn.Sequential(
-            nn.ConvTranspose2d(self.width2, width, 4, stride=2, padding=1, bias=False),
+        super().__init__(latent_dim, num_classes, embed_dim, 2 * width, nn.ReLU(inplace=True), [
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
             nn.ConvTranspose2d(width, spec.channels, 4, stride=2, padding=1),
             nn.Tanh(),
-        )
+        ])
         init_dcgan_weights(self)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(N, latent_dim) [+ labels (N,)] -> (N, C, 28, 28) in [-1, 1]."""
-        h = self.project(_label_vector(self.embedding, z, labels))
-        return self.body(h.view(-1, self.width2, 7, 7))
 
-
-class DCGAN28PaperDiscriminator(nn.Module):
+class DCGAN28PaperDiscriminator(Discriminator28):
     """x [+ label map] -> Conv 4x4 ->w /2 -> LeakyReLU 0.2 -> Conv 4x4 w->2w /2 -> BatchNorm -> LeakyReLU 0.2 -> Dense 1.
 
     The paper's discriminator rules (strided convolutions, BatchNorm everywhere but the input layer,
@@ -143,11 +144,7 @@ class DCGAN28PaperDiscriminator(nn.Module):
     """
 
     def __init__(self, spec: DataSpec, width: int, dropout: float, num_classes: int = 0) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.label_map = LabelMap(num_classes, 28, 28) if num_classes else None
-        in_channels = spec.channels + (1 if num_classes else 0)
-        self.body = nn.Sequential(
+        super().__init__(spec, num_classes, lambda in_channels: [
             nn.Conv2d(in_channels, width, 4, stride=2, padding=1),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Dropout(dropout),
@@ -157,14 +154,8 @@ class DCGAN28PaperDiscriminator(nn.Module):
             nn.Dropout(dropout),
             nn.Flatten(),
             nn.Linear(2 * width * 7 * 7, 1),
-        )
+        ])
         init_dcgan_weights(self)
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """One logit per sample."""
-        if self.label_map is not None:
-            x = self.label_map(x, labels)
-        return self.body(x).squeeze(1)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
