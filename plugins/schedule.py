@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from typing import Any, Callable
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from ganzoo.fastpath import FastPaths, Precision, set_adam_kernel
 from ganzoo.spec import DataSpec
@@ -24,7 +24,9 @@ class AdversarialSchedule:
     """One iteration = ``n_critic`` D updates then one G update, each network with its own Adam.
 
     Separate learning rates give the two time-scale update rule (Heusel et al. 2017); ``ema_decay``
-    > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019).
+    > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019),
+    warmed up as ``min(ema_decay, (1 + n) / (10 + n))`` after n updates so that a short run's
+    average is not mostly G's initial weights.
     ``lr_decay`` < 1 multiplies both learning rates by that factor after every iteration, so late
     steps refine rather than oscillate: lr_t = lr · decay^t (``torch.optim.lr_scheduler.LambdaLR``,
     in closed form so a resumed run gets bitwise the same rates).
@@ -49,8 +51,8 @@ class AdversarialSchedule:
         self.lr_decay = lr_decay
         self.lr_schedulers = ([torch.optim.lr_scheduler.LambdaLR(opt, self._decay_factor) for opt in (self.opt_g, self.opt_d)]
                               if lr_decay < 1 else [])
-        self.ema = (AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
-                    if ema_decay > 0 else None)
+        self.ema_decay = ema_decay
+        self.ema = AveragedModel(G, use_buffers=True) if ema_decay > 0 else None
         self.precision = Precision()
         self.augment = DiffAugment(augment, spec) if augment else _identity
         self._penalty = getattr(loss, "penalty", None)
@@ -70,20 +72,21 @@ class AdversarialSchedule:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        """AveragedModel.update_parameters without its host synchronization: its counter stays on the CPU."""
-        averaged = list(itertools.chain(self.ema.module.parameters(), self.ema.module.buffers()))
-        current = [t.detach() for t in itertools.chain(self.G.parameters(), self.G.buffers())]
-        if int(self.ema.n_averaged) == 0:
-            for mine, theirs in zip(averaged, current):
-                mine.copy_(theirs)
-        else:
-            by_dtype: dict[torch.dtype, tuple[list, list]] = {}
-            for mine, theirs in zip(averaged, current):
+        """One warmed-up EMA step over G's parameters and buffers, without a host synchronization (the
+        update counter stays on the CPU); integer buffers (BatchNorm's batch count) follow G's."""
+        n = int(self.ema.n_averaged)
+        weight = 1.0 - min(self.ema_decay, (1 + n) / (10 + n)) if n else 1.0
+        by_dtype: dict[torch.dtype, tuple[list, list]] = {}
+        for mine, theirs in zip(itertools.chain(self.ema.module.parameters(), self.ema.module.buffers()),
+                                itertools.chain(self.G.parameters(), self.G.buffers())):
+            if mine.is_floating_point():
                 pair = by_dtype.setdefault(mine.dtype, ([], []))
                 pair[0].append(mine)
-                pair[1].append(theirs)
-            for mine_list, theirs_list in by_dtype.values():
-                self.ema.multi_avg_fn(mine_list, theirs_list, None)
+                pair[1].append(theirs.detach())
+            else:
+                mine.copy_(theirs)
+        for mine_list, theirs_list in by_dtype.values():
+            torch._foreach_lerp_(mine_list, theirs_list, weight)
         self.ema.n_averaged += 1
 
     def step(self, next_batch: Callable[[], Batch]) -> dict[str, torch.Tensor]:
