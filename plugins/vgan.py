@@ -8,17 +8,19 @@ from ganzoo.spec import DataSpec
 
 
 def build_vgan(spec, latent_dim: int = 100, width: int = 64, d_width: int = 64, mask_l1: float = 0.1,
-               output_upsampling: str = "transposed"):
+               output_upsampling: str = "transposed", inner_upsampling: str = "transposed"):
     """Two-stream VGAN generator and 3D-conv discriminator sized from the DataSpec.
 
     width/d_width are the channels of G's last and D's first layer (64 in the paper; they double
     per layer); mask_l1 weighs the mask sparsity term λ‖m‖₁ added to G's loss;
     output_upsampling is "transposed" (the paper's) or "resize" (nearest-neighbour x2 + 3x3
-    convolution in G's output layers, Odena et al. 2016).
+    convolution in G's output layers, Odena et al. 2016); inner_upsampling chooses the same for
+    G's inner upsampling layers.
     """
     from ganzoo_plugins.vgan_nets import VGANDiscriminator, VGANGenerator
 
-    return VGANGenerator(spec, latent_dim, width, mask_l1, output_upsampling), VGANDiscriminator(spec, d_width)
+    return (VGANGenerator(spec, latent_dim, width, mask_l1, output_upsampling, inner_upsampling),
+            VGANDiscriminator(spec, d_width))
 
 
 build_vgan.example_specs = [DataSpec((1, 4, 8, 8)), DataSpec((3, 8, 16, 16))]

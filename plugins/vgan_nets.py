@@ -8,10 +8,11 @@ network. Layers are 4x4x4 kernels with stride 2 (batch norm + ReLU in G, batch n
 LeakyReLU(0.2) in D); the paper's 64x64, 32-frame clips start from a 2x4x4 volume, and every
 other size is sized the same way from the DataSpec.
 
-The output layers (video, mask, background) can instead upsample by nearest-neighbour resizing
-followed by a 3x3(x3) convolution ("resize-convolution", Odena, Dumoulin & Olah 2016,
-"Deconvolution and Checkerboard Artifacts"): a strided transposed convolution at full resolution
-leaves pixel-level speckle that the discriminator keeps chasing.
+The output layers (video, mask, background), and separately the inner ones, can instead upsample
+by nearest-neighbour resizing followed by a 3x3(x3) convolution ("resize-convolution", Odena,
+Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts"): a strided transposed
+convolution at full resolution leaves pixel-level speckle that the discriminator keeps chasing,
+and the inner ones a coarser lattice.
 """
 
 from __future__ import annotations
@@ -58,10 +59,11 @@ def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
 
 
-def output_layer(c_in: int, c_out: int, dims: int, upsampling: str) -> nn.Module:
-    """The last x2 upsampling of a stream (dims 3: video, 2: frame), as configured; a clear error otherwise."""
+def output_layer(c_in: int, c_out: int, dims: int, upsampling: str, option: str = "output_upsampling") -> nn.Module:
+    """A x2 upsampling layer of a stream (dims 3: video, 2: frame), as ``network.<option>`` says; a clear error
+    for an unknown choice. Used for the output layers and, with option ``inner_upsampling``, the inner ones."""
     if upsampling not in OUTPUT_UPSAMPLING:
-        raise ConfigError(f"vgan: network.output_upsampling must be one of {', '.join(OUTPUT_UPSAMPLING)}, "
+        raise ConfigError(f"vgan: network.{option} must be one of {', '.join(OUTPUT_UPSAMPLING)}, "
                           f"got {upsampling!r}")
     if upsampling == "transposed":
         return _up3d(c_in, c_out) if dims == 3 else _up2d(c_in, c_out)
@@ -73,7 +75,7 @@ class VGANGenerator(nn.Module):
     """Two-stream generator: z -> mask ⊙ foreground video + (1 − mask) ⊙ static background."""
 
     def __init__(self, spec: DataSpec, latent_dim: int, width: int, mask_l1: float,
-                 output_upsampling: str = "transposed") -> None:
+                 output_upsampling: str = "transposed", inner_upsampling: str = "transposed") -> None:
         super().__init__()
         k = upsampling_layers(spec)
         channels, frames = spec.shape[0], spec.shape[1]
@@ -85,8 +87,10 @@ class VGANGenerator(nn.Module):
         bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
-            fg += [_up3d(c_in, c_out), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
-            bg += [_up2d(c_in, c_out), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            fg += [output_layer(c_in, c_out, 3, inner_upsampling, "inner_upsampling"), nn.BatchNorm3d(c_out),
+                   nn.ReLU(inplace=True)]
+            bg += [output_layer(c_in, c_out, 2, inner_upsampling, "inner_upsampling"), nn.BatchNorm2d(c_out),
+                   nn.ReLU(inplace=True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
         self.video_head = nn.Sequential(output_layer(widths[-1], channels, 3, output_upsampling), nn.Tanh())

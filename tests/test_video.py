@@ -97,10 +97,21 @@ def test_resize_output_layers_make_the_same_clips_without_a_checkerboard():
     assert not torch.allclose(strided[:, :, 0::2], strided[:, :, 1::2], atol=1e-4)  # period-2 pattern
 
 
-def test_unknown_output_upsampling_is_a_one_line_config_error():
-    """A typo names the choices."""
-    with pytest.raises(ConfigError, match="output_upsampling must be one of transposed, resize, got 'bilinear'"):
-        build(output_upsampling="bilinear")
+def test_resize_everywhere_makes_the_same_clips_from_resize_layers_only():
+    """inner_upsampling=resize too: no transposed convolution is left but the first, shapes and range kept."""
+    G, D = build(output_upsampling="resize", inner_upsampling="resize")
+    x = G(torch.randn(2, 8))
+    assert tuple(x.shape) == (2, *SPEC.shape) and x.abs().max() <= 1 and tuple(D(x).shape) == (2,)
+    strided = [m for m in G.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d))]
+    assert all(m.stride in ((1, 1), (1, 1, 1)) for m in strided) and len(strided) == 2  # the 1x1 -> 4x4 seeds
+    assert sum(isinstance(m, torch.nn.Upsample) for m in G.modules()) == 2 * (len(G.foreground) // 3 - 1) + 3
+
+
+@pytest.mark.parametrize("option", ["output_upsampling", "inner_upsampling"])
+def test_unknown_upsampling_is_a_one_line_config_error(option):
+    """A typo names the option and the choices."""
+    with pytest.raises(ConfigError, match=f"{option} must be one of transposed, resize, got 'bilinear'"):
+        build(**{option: "bilinear"})
 
 
 @pytest.mark.parametrize(("shape", "message"), [
