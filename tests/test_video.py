@@ -22,8 +22,9 @@ from ganzoo_plugins.vgan_nets import output_layer, upsampling_layers  # noqa: E4
 
 SPEC = DataSpec((1, 8, 16, 16))
 TINY_NET = {"latent_dim": 8, "width": 4, "d_width": 4}
-#: vgan-moving-mnist shrunk to seconds: 16x16 clips of 4 frames, one digit, 4-channel layers.
+#: vgan-moving-mnist shrunk to seconds: 16x16 clips of 4 frames, one digit scaled with the frame, 4-channel layers.
 TINY_RUN = ["--set", "dataset.frame_size=16", "--set", "dataset.frames=4", "--set", "dataset.digits=1",
+            "--set", "dataset.digit_size=0",
             "--set", "dataset.sequences=64", "--set", "network.width=4", "--set", "network.d_width=4",
             "--set", "network.latent_dim=8", "--set", "train.batch_size=8", "--set", "train.log_every=1",
             "--set", "train.sample_every=1", "--set", "sample.n=4", "--set", "sample.nrow=2",
@@ -269,7 +270,7 @@ def test_frame_size_vgan_cannot_make_exits_2_without_a_run_directory(tmp_path, c
     """A 24px frame is refused on one line naming the sizes that work; no run directory is left."""
     out = tmp_path / "run"
     code = main(["run", "vgan-moving-mnist", "--no-progress", "--out", str(out), "--data-root", str(mnist_root),
-                 "--set", "dataset.frame_size=24", "--set", "dataset.sequences=40"])
+                 "--set", "dataset.frame_size=24", "--set", "dataset.digit_size=0", "--set", "dataset.sequences=40"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert re.search(r"cannot make 24x24 frames.*8, 16, 32, 64", err) and not out.exists()
