@@ -29,8 +29,8 @@ from ganzoo.spec import DataSpec
 BASE_SIZE = 4
 #: Frame sizes offered in error messages.
 SIZES_SHOWN = (8, 16, 32, 64, 128)
-#: How the output layers upsample: the paper's strided transposed convolution, or resize + convolution.
-OUTPUT_UPSAMPLING = ("transposed", "resize")
+#: How G's upsampling layers grow x2: the paper's strided transposed convolution, or resize + convolution.
+UPSAMPLING = ("transposed", "resize")
 
 
 def upsampling_layers(spec: DataSpec) -> int:
@@ -59,11 +59,11 @@ def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
 
 
-def output_layer(c_in: int, c_out: int, dims: int, upsampling: str, option: str = "output_upsampling") -> nn.Module:
+def upsample_x2(c_in: int, c_out: int, dims: int, upsampling: str, option: str = "output_upsampling") -> nn.Module:
     """A x2 upsampling layer of a stream (dims 3: video, 2: frame), as ``network.<option>`` says; a clear error
     for an unknown choice. Used for the output layers and, with option ``inner_upsampling``, the inner ones."""
-    if upsampling not in OUTPUT_UPSAMPLING:
-        raise ConfigError(f"vgan: network.{option} must be one of {', '.join(OUTPUT_UPSAMPLING)}, "
+    if upsampling not in UPSAMPLING:
+        raise ConfigError(f"vgan: network.{option} must be one of {', '.join(UPSAMPLING)}, "
                           f"got {upsampling!r}")
     if upsampling == "transposed":
         return _up3d(c_in, c_out) if dims == 3 else _up2d(c_in, c_out)
@@ -87,15 +87,15 @@ class VGANGenerator(nn.Module):
         bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
-            fg += [output_layer(c_in, c_out, 3, inner_upsampling, "inner_upsampling"), nn.BatchNorm3d(c_out),
+            fg += [upsample_x2(c_in, c_out, 3, inner_upsampling, "inner_upsampling"), nn.BatchNorm3d(c_out),
                    nn.ReLU(inplace=True)]
-            bg += [output_layer(c_in, c_out, 2, inner_upsampling, "inner_upsampling"), nn.BatchNorm2d(c_out),
+            bg += [upsample_x2(c_in, c_out, 2, inner_upsampling, "inner_upsampling"), nn.BatchNorm2d(c_out),
                    nn.ReLU(inplace=True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
-        self.video_head = nn.Sequential(output_layer(widths[-1], channels, 3, output_upsampling), nn.Tanh())
-        self.mask_head = nn.Sequential(output_layer(widths[-1], 1, 3, output_upsampling), nn.Sigmoid())
-        self.background_head = nn.Sequential(output_layer(widths[-1], channels, 2, output_upsampling), nn.Tanh())
+        self.video_head = nn.Sequential(upsample_x2(widths[-1], channels, 3, output_upsampling), nn.Tanh())
+        self.mask_head = nn.Sequential(upsample_x2(widths[-1], 1, 3, output_upsampling), nn.Sigmoid())
+        self.background_head = nn.Sequential(upsample_x2(widths[-1], channels, 2, output_upsampling), nn.Tanh())
         self.last_mask: torch.Tensor | None = None
 
     def streams(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
