@@ -59,12 +59,17 @@ def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
 
 
-def upsample_x2(c_in: int, c_out: int, dims: int, upsampling: str, option: str = "output_upsampling") -> nn.Module:
-    """A x2 upsampling layer of a stream (dims 3: video, 2: frame), as ``network.<option>`` says; a clear error
-    for an unknown choice. Used for the output layers and, with option ``inner_upsampling``, the inner ones."""
-    if upsampling not in UPSAMPLING:
-        raise ConfigError(f"vgan: network.{option} must be one of {', '.join(UPSAMPLING)}, "
-                          f"got {upsampling!r}")
+def check_upsampling(**options: str) -> None:
+    """A one-line ConfigError for the first ``network.<option>`` that is not one of UPSAMPLING."""
+    for option, upsampling in options.items():
+        if upsampling not in UPSAMPLING:
+            raise ConfigError(f"vgan: network.{option} must be one of {', '.join(UPSAMPLING)}, "
+                              f"got {upsampling!r}")
+
+
+def upsample_x2(c_in: int, c_out: int, dims: int, upsampling: str) -> nn.Module:
+    """A x2 upsampling layer of a stream (dims 3: video, 2: frame): the strided transposed convolution
+    ('transposed') or nearest-neighbour resizing + 3x3(x3) convolution ('resize')."""
     if upsampling == "transposed":
         return _up3d(c_in, c_out) if dims == 3 else _up2d(c_in, c_out)
     conv = nn.Conv3d if dims == 3 else nn.Conv2d
@@ -78,6 +83,7 @@ class VGANGenerator(nn.Module):
                  output_upsampling: str = "transposed", inner_upsampling: str = "transposed") -> None:
         super().__init__()
         k = upsampling_layers(spec)
+        check_upsampling(output_upsampling=output_upsampling, inner_upsampling=inner_upsampling)
         channels, frames = spec.shape[0], spec.shape[1]
         self.latent_dim, self.mask_l1 = latent_dim, mask_l1
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64 for 64x64
@@ -87,10 +93,8 @@ class VGANGenerator(nn.Module):
         bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
-            fg += [upsample_x2(c_in, c_out, 3, inner_upsampling, "inner_upsampling"), nn.BatchNorm3d(c_out),
-                   nn.ReLU(inplace=True)]
-            bg += [upsample_x2(c_in, c_out, 2, inner_upsampling, "inner_upsampling"), nn.BatchNorm2d(c_out),
-                   nn.ReLU(inplace=True)]
+            fg += [upsample_x2(c_in, c_out, 3, inner_upsampling), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
+            bg += [upsample_x2(c_in, c_out, 2, inner_upsampling), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
         self.video_head = nn.Sequential(upsample_x2(widths[-1], channels, 3, output_upsampling), nn.Tanh())

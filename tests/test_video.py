@@ -111,8 +111,9 @@ def test_resize_everywhere_makes_the_same_clips_from_resize_layers_only():
 @pytest.mark.parametrize("option", ["output_upsampling", "inner_upsampling"])
 def test_unknown_upsampling_is_a_one_line_config_error(option):
     """A typo names the option and the choices."""
-    with pytest.raises(ConfigError, match=f"{option} must be one of transposed, resize, got 'bilinear'"):
-        build(**{option: "bilinear"})
+    for spec in (SPEC, DataSpec((1, 4, 8, 8))):  # 8x8 clips have no inner upsampling layer, and are checked too
+        with pytest.raises(ConfigError, match=f"{option} must be one of transposed, resize, got 'bilinear'"):
+            build(spec, **{option: "bilinear"})
 
 
 @pytest.mark.parametrize(("shape", "message"), [
