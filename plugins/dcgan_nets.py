@@ -4,8 +4,9 @@ Deep Convolutional Generative Adversarial Networks"), unconditional and conditio
 Two sizes. At 28x28, two layouts: the network of the widely used reference tutorial (dense
 projection to 7x7x256, three 5x5 transposed convolutions; two 5x5 strided convolutions with
 dropout), and the paper's rules at that size (projection to 7x7x128, two 4x4 transposed
-convolutions; BatchNorm in D). At 64x64, the paper's network (4x4 transposed convolutions from 4x4x8·ngf, no pooling, BatchNorm everywhere but
-G's output and D's input, ReLU in G, LeakyReLU 0.2 in D, N(0, 0.02) initialization).
+convolutions; BatchNorm in D). At 64x64, the paper's network (4x4 transposed convolutions from
+4x4x8·ngf, no pooling, BatchNorm everywhere but G's output and D's input, ReLU in G, LeakyReLU 0.2
+in D, N(0, 0.02) initialization).
 
 Conditioning follows Mirza & Osindero 2014 ("Conditional Generative Adversarial Nets"): G sees a
 learned label embedding concatenated to z; D sees the label as an embedded map, one extra input
