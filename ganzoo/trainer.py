@@ -81,7 +81,7 @@ class Trainer:
         self.components: Components = engine.build(config, self.spec)
         self.generator = self.components.generator.to(device)
         self.discriminator = self.components.discriminator.to(device)
-        self.fast = fastpath.resolve(train, device, fastpath.has_conv2d((self.generator, self.discriminator)))
+        self.fast = fastpath.resolve(train, device, fastpath.has_conv((self.generator, self.discriminator)))
         fastpath.apply_threads(self.fast.threads)
         fastpath.prepare_networks((self.generator, self.discriminator), self.fast)
         # The schedule trains through DDP wrappers; checkpoints hold the unwrapped networks' weights.

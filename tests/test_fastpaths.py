@@ -192,3 +192,22 @@ def test_cuda_fast_paths_train_with_finite_losses(engine, tmp_path, mnist_root, 
     trainer = _train(engine, tmp_path, "dcgan-mnist", TINY_DCGAN + extra, data_root=mnist_root, steps=4,
                      device="cuda")
     assert all(torch.isfinite(torch.tensor(_losses(trainer))))
+
+
+def test_a_video_network_gets_channels_last_3d_and_computes_the_same(engine):
+    """VGAN holds 3D and 2D convolutions: each weight gets its rank's layout, the outputs stay the same."""
+    from ganzoo.spec import DataSpec
+
+    G, D = engine.registry.get("networks", "vgan").obj(DataSpec((1, 8, 16, 16)), latent_dim=8, width=4, d_width=4)
+    assert fastpath.has_conv((G, D))
+    G.eval(), D.eval()
+    z = torch.randn(3, 8)
+    before = D(G(z))
+    fast = fastpath.resolve(engine.resolve("vgan-moving-mnist")["train"], torch.device("cpu"), conv_net=True)
+    assert fast.channels_last
+    fastpath.prepare_networks((G, D), fast)
+    assert G.foreground[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert D.net[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert G.background[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not G.foreground[0].weight.is_contiguous()
+    torch.testing.assert_close(D(G(z)), before, rtol=1e-4, atol=1e-5)
