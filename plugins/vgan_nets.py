@@ -13,6 +13,11 @@ by nearest-neighbour resizing followed by a 3x3(x3) convolution ("resize-convolu
 Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts"): a strided transposed
 convolution at full resolution leaves pixel-level speckle that the discriminator keeps chasing,
 and the inner ones a coarser lattice.
+
+``base_frames`` can start the foreground stream from fewer time steps than the paper's
+frames/2^k (one, say): extra time-only x2 layers at the 4x4 stage then grow time to that count.
+Every frame then comes from one spatial volume. With two independent base time steps, short
+runs made one digit in the first half of a clip and another in the second.
 """
 
 from __future__ import annotations
@@ -59,6 +64,27 @@ def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
 
 
+def base_time_layers(spec: DataSpec, base_frames: int) -> int:
+    """Time-only x2 layers that grow ``base_frames`` (0: the paper's frames/2^k) to frames/2^k; a clear error otherwise."""
+    t0 = spec.shape[1] // 2 ** upsampling_layers(spec)
+    if base_frames == 0:
+        return 0
+    doublings = round(math.log2(t0 / base_frames)) if base_frames > 0 else -1
+    if doublings < 0 or base_frames * 2**doublings != t0:
+        ok = ", ".join(str(t0 // 2**i) for i in range(int(math.log2(t0)) + 1))
+        raise ConfigError(f"vgan: network.base_frames must be one of {ok} (time steps of the first volume of "
+                          f"{spec.shape[1]}-frame clips; 0 means {t0}), got {base_frames}")
+    return doublings
+
+
+def upsample_time_x2(channels: int, upsampling: str) -> nn.Module:
+    """A time-only x2 layer at constant channels: transposed (4,3,3) convolution or resize + 3x3x3 convolution."""
+    if upsampling == "transposed":
+        return nn.ConvTranspose3d(channels, channels, (4, 3, 3), stride=(2, 1, 1), padding=1, bias=False)
+    return nn.Sequential(nn.Upsample(scale_factor=(2, 1, 1), mode="nearest"),
+                         nn.Conv3d(channels, channels, 3, padding=1, bias=False))
+
+
 def check_upsampling(**options: str) -> None:
     """A one-line ConfigError for the first ``network.<option>`` that is not one of UPSAMPLING."""
     for option, upsampling in options.items():
@@ -80,16 +106,20 @@ class VGANGenerator(nn.Module):
     """Two-stream generator: z -> mask ⊙ foreground video + (1 − mask) ⊙ static background."""
 
     def __init__(self, spec: DataSpec, latent_dim: int, width: int, mask_l1: float,
-                 output_upsampling: str = "transposed", inner_upsampling: str = "transposed") -> None:
+                 output_upsampling: str = "transposed", inner_upsampling: str = "transposed",
+                 base_frames: int = 0) -> None:
         super().__init__()
         k = upsampling_layers(spec)
         check_upsampling(output_upsampling=output_upsampling, inner_upsampling=inner_upsampling)
+        time_layers = base_time_layers(spec, base_frames)
         channels, frames = spec.shape[0], spec.shape[1]
         self.latent_dim, self.mask_l1 = latent_dim, mask_l1
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64 for 64x64
-        t0 = frames // 2**k
+        t0 = frames // 2**k // 2**time_layers
         fg: list[nn.Module] = [nn.ConvTranspose3d(latent_dim, widths[0], (t0, BASE_SIZE, BASE_SIZE), bias=False),
                                nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True)]
+        for _ in range(time_layers):
+            fg += [upsample_time_x2(widths[0], inner_upsampling), nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True)]
         bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):

@@ -18,7 +18,7 @@ from ganzoo.video import save_gif, save_strip, save_video_samples
 
 ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
 
-from ganzoo_plugins.vgan_nets import upsample_x2, upsampling_layers  # noqa: E402
+from ganzoo_plugins.vgan_nets import UPSAMPLING, upsample_x2, upsampling_layers  # noqa: E402
 
 SPEC = DataSpec((1, 8, 16, 16))
 TINY_NET = {"latent_dim": 8, "width": 4, "d_width": 4}
@@ -106,6 +106,26 @@ def test_resize_everywhere_makes_the_same_clips_from_resize_layers_only():
     strided = [m for m in G.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d))]
     assert all(m.stride in ((1, 1), (1, 1, 1)) for m in strided) and len(strided) == 2  # the 1x1 -> 4x4 seeds
     assert sum(isinstance(m, torch.nn.Upsample) for m in G.modules()) == 2 * (len(G.foreground) // 3 - 1) + 3
+
+
+@pytest.mark.parametrize("upsampling", UPSAMPLING)
+def test_one_base_frame_grows_time_from_a_single_volume(upsampling):
+    """base_frames=1: G's first volume has one time step, and a time-only layer doubles it before the spatial ones."""
+    G, D = build(base_frames=1, inner_upsampling=upsampling)
+    shapes = []
+    for layer in (G.foreground[0], G.foreground[3]):
+        layer.register_forward_hook(lambda module, args, out: shapes.append(tuple(out.shape)))
+    x = G(torch.randn(2, 8))
+    assert shapes == [(2, 8, 1, 4, 4), (2, 8, 2, 4, 4)]  # the paper's sizing starts from (2, 4, 4)
+    assert tuple(x.shape) == (2, *SPEC.shape) and x.abs().max() <= 1 and tuple(D(x).shape) == (2,)
+
+
+@pytest.mark.parametrize("base_frames", [3, 4, -1])
+def test_a_base_frame_count_that_cannot_grow_to_the_clip_is_a_one_line_config_error(base_frames):
+    """The error lists the counts that work for these clips."""
+    with pytest.raises(ConfigError, match=r"base_frames must be one of 2, 1 \(.*8-frame clips; 0 means 2\)") as info:
+        build(base_frames=base_frames)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("option", ["output_upsampling", "inner_upsampling"])
