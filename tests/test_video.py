@@ -224,6 +224,14 @@ def test_consistency_counts_clips_whose_prediction_never_changes():
     assert consistent_share(predictions) == 0.5
 
 
+def test_agreement_is_the_mean_share_of_frames_giving_the_clips_most_frequent_digit():
+    """Graded where the all-frames share is 0: 2 of 3 frames, then 3 of 3."""
+    from ganzoo.metrics.video import majority_agreement
+
+    assert majority_agreement(torch.tensor([[3, 3, 5], [1, 1, 1]])) == pytest.approx(5 / 6)
+    assert majority_agreement(torch.tensor([[0, 1, 2, 2]])) == pytest.approx(0.5)
+
+
 def test_motion_is_the_mean_frame_difference_on_a_unit_scale():
     """A frozen clip has no motion; a square sliding one pixel per frame moves 8/256 of a frame's pixels."""
     x = _clips(n=1, frames=4)
@@ -256,8 +264,9 @@ def test_video_metrics_tell_real_clips_from_frozen_ones(real_clips, mnist_root, 
     frozen = {name: m.fn(_context(real_clips, frozen_clips, mnist_root)) for name, m in metric.items()}
     assert same["motion"].values["gap"] < 0.1 * same["motion"].values["real"]
     assert frozen["motion"].values["fake"] == 0 and frozen["motion"].values["gap"] == same["motion"].values["real"]
-    assert frozen["digit-consistency"].values["fake"] == 1.0
+    assert frozen["digit-consistency"].values["fake"] == frozen["digit-consistency"].values["fake_agreement"] == 1.0
     assert same["digit-consistency"].values["real"] > 0.5 and same["digit-consistency"].values["fake"] > 0.5
+    assert same["digit-consistency"].values["real_agreement"] >= same["digit-consistency"].values["real"]
     blank = torch.full_like(other_real, -1.0)
     assert metric["frechet-frames"].fn(_context(real_clips, blank, mnist_root)).values["fd"] > \
         10 * same["frechet-frames"].values["fd"]

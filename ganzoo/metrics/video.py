@@ -5,7 +5,9 @@
 - digit-consistency: the share of clips whose evaluator-predicted digit is the same in every
   frame, each frame cropped to its ink and centred as MNIST digits are; the same share on real
   clips is the ceiling (high for one digit per clip; with several digits in a frame the
-  classifier of single digits wavers on real clips too).
+  classifier of single digits wavers on real clips too). It also reports the agreement: the mean
+  share of a clip's frames that give its most frequent prediction, which still grades generators
+  whose clips all waver somewhere (the all-frames share is then 0).
 - motion: the mean absolute difference between consecutive frames, on a [0, 1] pixel scale,
   for generated and real clips; a generator that freezes its clips (or flickers) shows a gap.
 
@@ -66,6 +68,12 @@ def consistent_share(predictions: torch.Tensor) -> float:
     return float((predictions == predictions[:, :1]).all(dim=1).double().mean())
 
 
+def majority_agreement(predictions: torch.Tensor) -> float:
+    """Mean over rows of (N, T) per-frame predictions of the share of frames equal to the row's most frequent value."""
+    most_frequent = predictions.mode(dim=1).values
+    return float((predictions == most_frequent[:, None]).double().mean())
+
+
 def mean_motion(clips: torch.Tensor, value_range: tuple[float, float]) -> float:
     """Mean absolute frame-to-frame difference of (N, C, T, H, W) clips, on a [0, 1] pixel scale."""
     lo, hi = value_range
@@ -94,14 +102,18 @@ def frechet_frames_metric(ctx: EvalContext) -> MetricResult:
 
 
 def digit_consistency_metric(ctx: EvalContext) -> MetricResult:
-    """Share of clips whose predicted digit never changes: generated, real (the ceiling) and their ratio."""
+    """Share of clips whose predicted digit never changes: generated, real (the ceiling) and their ratio;
+    and the mean share of a clip's frames that agree with its most frequent prediction, generated and real."""
     evaluator = digit_evaluator(ctx)
     fake, _ = ctx.fake()
     real = ctx.real_subset().x
-    fake_share = consistent_share(_predictions(evaluator, fake, ctx.spec.value_range))
-    real_share = consistent_share(_predictions(evaluator, real, ctx.spec.value_range))
+    fake_predictions = _predictions(evaluator, fake, ctx.spec.value_range)
+    real_predictions = _predictions(evaluator, real, ctx.spec.value_range)
+    fake_share, real_share = consistent_share(fake_predictions), consistent_share(real_predictions)
     ratio = fake_share / real_share if real_share > 0 else float("nan")
-    return MetricResult({"fake": fake_share, "real": real_share, "ratio": ratio},
+    return MetricResult({"fake": fake_share, "real": real_share, "ratio": ratio,
+                         "fake_agreement": majority_agreement(fake_predictions),
+                         "real_agreement": majority_agreement(real_predictions)},
                         _protocol(ctx, "digit-consistency", real, fake, evaluator.protocol()))
 
 
