@@ -151,10 +151,23 @@ class VGANGenerator(nn.Module):
         return self.mask_l1 * self.last_mask.abs().mean()
 
 
-class VGANDiscriminator(nn.Module):
-    """3D-convolution discriminator: stride-2 4x4x4 convolutions down to (T/2^k)x4x4, then one logit."""
+class MinibatchStd(nn.Module):
+    """One more feature map holding the batch's mean feature standard deviation (Karras et al. 2018,
+    "Progressive Growing of GANs", section 3): the standard deviation of every feature at every
+    position over the batch, averaged to one value, so D can tell a batch of near-identical fakes
+    from a varied real one."""
 
-    def __init__(self, spec: DataSpec, width: int) -> None:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, ...) -> (N, C + 1, ...)."""
+        spread = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+        return torch.cat([x, spread.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+class VGANDiscriminator(nn.Module):
+    """3D-convolution discriminator: stride-2 4x4x4 convolutions down to (T/2^k)x4x4, then one logit
+    (with ``minibatch_std``, after one more feature map from MinibatchStd)."""
+
+    def __init__(self, spec: DataSpec, width: int, minibatch_std: bool = False) -> None:
         super().__init__()
         k = upsampling_layers(spec)
         channels, frames = spec.shape[0], spec.shape[1]
@@ -167,7 +180,9 @@ class VGANDiscriminator(nn.Module):
                 layers.append(nn.BatchNorm3d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
-        layers.append(nn.Conv3d(c_in, 1, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
+        if minibatch_std:
+            layers.append(MinibatchStd())
+        layers.append(nn.Conv3d(c_in + int(minibatch_std), 1, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

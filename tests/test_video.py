@@ -120,6 +120,26 @@ def test_one_base_frame_grows_time_from_a_single_volume(upsampling):
     assert tuple(x.shape) == (2, *SPEC.shape) and x.abs().max() <= 1 and tuple(D(x).shape) == (2,)
 
 
+def test_minibatch_std_gives_d_the_batch_spread_so_a_clip_is_judged_with_its_batch():
+    """The extra map holds one value, ~0 for a batch of copies; D's logit for a clip then depends on the others."""
+    from ganzoo_plugins.vgan_nets import MinibatchStd
+
+    copies = torch.randn(1, 3, 2, 4, 4).expand(5, -1, -1, -1, -1)
+    varied = torch.randn(5, 3, 2, 4, 4)
+    for x in (copies, varied):
+        out = MinibatchStd()(x)
+        assert tuple(out.shape) == (5, 4, 2, 4, 4) and torch.equal(out[:, :3], x)
+        assert torch.all(out[:, 3] == out[0, 3, 0, 0, 0])
+    assert float(MinibatchStd()(copies)[0, 3].max()) < 1e-3 < float(MinibatchStd()(varied)[0, 3].max())
+    clip, other = torch.randn(2, *SPEC.shape).chunk(2)
+    for minibatch_std in (False, True):
+        _, D = build(d_minibatch_std=minibatch_std)
+        D.eval()
+        with torch.no_grad():
+            alone, beside_other = D(torch.cat([clip, clip]))[0], D(torch.cat([clip, other]))[0]
+        assert torch.isclose(alone, beside_other) != minibatch_std
+
+
 @pytest.mark.parametrize("base_frames", [3, 4, -1])
 def test_a_base_frame_count_that_cannot_grow_to_the_clip_is_a_one_line_config_error(base_frames):
     """The error lists the counts that work for these clips."""
