@@ -9,7 +9,7 @@ from ganzoo.spec import DataSpec
 
 def build_vgan(spec, latent_dim: int = 100, width: int = 64, d_width: int = 64, mask_l1: float = 0.1,
                output_upsampling: str = "transposed", inner_upsampling: str = "transposed", base_frames: int = 0,
-               d_minibatch_std: bool = False):
+               d_minibatch_std: bool = False, d_frames: int = 0):
     """Two-stream VGAN generator and 3D-conv discriminator sized from the DataSpec.
 
     width/d_width are the channels of G's last and D's first layer (64 in the paper; they double
@@ -18,12 +18,13 @@ def build_vgan(spec, latent_dim: int = 100, width: int = 64, d_width: int = 64, 
     convolution in G's output layers, Odena et al. 2016); inner_upsampling chooses the same for
     G's inner upsampling layers; base_frames is the time steps of G's first foreground volume
     (0: the paper's frames/2^k; fewer are grown by time-only layers built as inner_upsampling says);
-    d_minibatch_std gives D's last layer the batch's feature spread (Karras et al. 2018) against mode collapse.
+    d_minibatch_std gives D's last layer the batch's feature spread (Karras et al. 2018) against mode collapse;
+    d_frames > 0 adds a 2D frame discriminator on that many random frames per clip (Clark et al. 2019).
     """
     from ganzoo_plugins.vgan_nets import VGANDiscriminator, VGANGenerator
 
     return (VGANGenerator(spec, latent_dim, width, mask_l1, output_upsampling, inner_upsampling, base_frames),
-            VGANDiscriminator(spec, d_width, d_minibatch_std))
+            VGANDiscriminator(spec, d_width, d_minibatch_std, d_frames))
 
 
 build_vgan.example_specs = [DataSpec((1, 4, 8, 8)), DataSpec((3, 8, 16, 16))]

@@ -163,11 +163,42 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, spread.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
 
 
+class FrameDiscriminator(nn.Module):
+    """A 2D-convolution discriminator of single frames, summed over ``picks`` frames drawn at random from
+    each clip: the spatial discriminator of DVD-GAN (Clark, Donahue & Simonyan 2019; MoCoGAN's image
+    discriminator, Tulyakov et al. 2018, is the same idea). It judges what a frame looks like, which
+    the video discriminator learns more slowly, and leaves motion to it."""
+
+    def __init__(self, spec: DataSpec, width: int, picks: int) -> None:
+        super().__init__()
+        k = upsampling_layers(spec)
+        self.picks = min(picks, spec.shape[1])
+        layers: list[nn.Module] = []
+        c_in = spec.shape[0]
+        for i in range(k):
+            c_out = width * 2**i
+            layers.append(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=False))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            c_in = c_out
+        layers.append(nn.Conv2d(c_in, 1, BASE_SIZE))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """(N, C, T, H, W) clips -> (N,) sums of the logits of ``picks`` distinct random frames per clip."""
+        n, _, t = clips.shape[:3]
+        picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
+        frames = clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked]
+        return self.net(frames.flatten(0, 1)).view(n, self.picks).sum(dim=1)
+
+
 class VGANDiscriminator(nn.Module):
     """3D-convolution discriminator: stride-2 4x4x4 convolutions down to (T/2^k)x4x4, then one logit
-    (with ``minibatch_std``, after one more feature map from MinibatchStd)."""
+    (with ``minibatch_std``, after one more feature map from MinibatchStd). With ``frame_picks`` > 0 a
+    FrameDiscriminator judges that many random frames of each clip and its logit is added."""
 
-    def __init__(self, spec: DataSpec, width: int, minibatch_std: bool = False) -> None:
+    def __init__(self, spec: DataSpec, width: int, minibatch_std: bool = False, frame_picks: int = 0) -> None:
         super().__init__()
         k = upsampling_layers(spec)
         channels, frames = spec.shape[0], spec.shape[1]
@@ -184,7 +215,9 @@ class VGANDiscriminator(nn.Module):
             layers.append(MinibatchStd())
         layers.append(nn.Conv3d(c_in + int(minibatch_std), 1, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
         self.net = nn.Sequential(*layers)
+        self.frame_discriminator = FrameDiscriminator(spec, width, frame_picks) if frame_picks > 0 else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per clip; labels are ignored (unconditional)."""
-        return self.net(x).flatten()
+        logits = self.net(x).flatten()
+        return logits if self.frame_discriminator is None else logits + self.frame_discriminator(x)

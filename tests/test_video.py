@@ -140,6 +140,23 @@ def test_minibatch_std_gives_d_the_batch_spread_so_a_clip_is_judged_with_its_bat
         assert torch.isclose(alone, beside_other) != minibatch_std
 
 
+def test_frame_discriminator_adds_the_sum_of_distinct_random_frames_logits():
+    """d_frames=k: D's logit is the video logit plus the frame net's logits summed over k distinct frames."""
+    _, D = build(d_frames=SPEC.shape[1] + 3)  # more than the clip holds: every frame, once
+    D.eval()
+    frame_d = D.frame_discriminator
+    assert frame_d.picks == SPEC.shape[1]
+    clips = torch.randn(3, *SPEC.shape)
+    with torch.no_grad():
+        every_frame = frame_d.net(frames_of(clips)).view(3, -1).sum(dim=1)
+        torch.testing.assert_close(frame_d(clips), every_frame)
+        torch.testing.assert_close(D(clips), D.net(clips).flatten() + every_frame)
+        _, D2 = build(d_frames=2)
+        D2.eval()
+        still = clips[:, :, :1].expand_as(clips)  # a frozen clip: any 2 frames give the same sum
+        torch.testing.assert_close(D2.frame_discriminator(still), 2 * D2.frame_discriminator.net(still[:, :, 0]).flatten())
+
+
 @pytest.mark.parametrize("base_frames", [3, 4, -1])
 def test_a_base_frame_count_that_cannot_grow_to_the_clip_is_a_one_line_config_error(base_frames):
     """The error lists the counts that work for these clips."""
