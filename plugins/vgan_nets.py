@@ -71,9 +71,9 @@ def base_time_layers(spec: DataSpec, base_frames: int) -> int:
         return 0
     doublings = round(math.log2(t0 / base_frames)) if base_frames > 0 else -1
     if doublings < 0 or base_frames * 2**doublings != t0:
-        ok = ", ".join(str(t0 // 2**i) for i in range(int(math.log2(t0)) + 1))
-        raise ConfigError(f"vgan: network.base_frames must be one of {ok} (time steps of the first volume of "
-                          f"{spec.shape[1]}-frame clips; 0 means {t0}), got {base_frames}")
+        ok = ", ".join(str(t0 // 2**i) for i in range(int(math.log2(t0)) + 1) if t0 % 2**i == 0)
+        raise ConfigError(f"vgan: network.base_frames={base_frames} cannot grow by doubling to the {t0} time steps "
+                          f"of the first volume of {spec.shape[1]}-frame clips; set it to one of {ok} (0 means {t0})")
     return doublings
 
 

@@ -160,9 +160,11 @@ def test_frame_discriminator_adds_the_sum_of_distinct_random_frames_logits():
 @pytest.mark.parametrize("base_frames", [3, 4, -1])
 def test_a_base_frame_count_that_cannot_grow_to_the_clip_is_a_one_line_config_error(base_frames):
     """The error lists the counts that work for these clips."""
-    with pytest.raises(ConfigError, match=r"base_frames must be one of 2, 1 \(.*8-frame clips; 0 means 2\)") as info:
+    with pytest.raises(ConfigError, match=r"base_frames=-?\d cannot grow .* 8-frame clips; set it to one of 2, 1 \(0 means 2\)") as info:
         build(base_frames=base_frames)
     assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"base_frames=1 cannot grow .* 24-frame clips; set it to one of 3 \(0 means 3\)"):
+        build(DataSpec((1, 24, 32, 32)), base_frames=1)  # 3 base steps cannot come from 1 by doubling
 
 
 @pytest.mark.parametrize("option", ["output_upsampling", "inner_upsampling"])
