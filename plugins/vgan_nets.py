@@ -151,6 +151,23 @@ class VGANGenerator(nn.Module):
         return self.mask_l1 * self.last_mask.abs().mean()
 
 
+def downsampling_layers(channels: int, width: int, k: int, dims: int) -> tuple[list[nn.Module], int]:
+    """k stride-2 4x4(x4) convolutions (dims 3: video, 2: frames) from ``width`` channels, doubling per
+    layer, each followed by batch norm (not the input layer, as in DCGAN and the paper) and
+    LeakyReLU(0.2); returns the layers and their output channels."""
+    conv, norm = (nn.Conv3d, nn.BatchNorm3d) if dims == 3 else (nn.Conv2d, nn.BatchNorm2d)
+    layers: list[nn.Module] = []
+    c_in = channels
+    for i in range(k):
+        c_out = width * 2**i
+        layers.append(conv(c_in, c_out, 4, stride=2, padding=1, bias=False))
+        if i > 0:
+            layers.append(norm(c_out))
+        layers.append(nn.LeakyReLU(0.2, inplace=True))
+        c_in = c_out
+    return layers, c_in
+
+
 class MinibatchStd(nn.Module):
     """One more feature map holding the batch's mean feature standard deviation (Karras et al. 2018,
     "Progressive Growing of GANs", section 3): the standard deviation of every feature at every
@@ -171,17 +188,8 @@ class FrameDiscriminator(nn.Module):
 
     def __init__(self, spec: DataSpec, width: int, picks: int) -> None:
         super().__init__()
-        k = upsampling_layers(spec)
         self.picks = min(picks, spec.shape[1])
-        layers: list[nn.Module] = []
-        c_in = spec.shape[0]
-        for i in range(k):
-            c_out = width * 2**i
-            layers.append(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=False))
-            if i > 0:
-                layers.append(nn.BatchNorm2d(c_out))
-            layers.append(nn.LeakyReLU(0.2, inplace=True))
-            c_in = c_out
+        layers, c_in = downsampling_layers(spec.shape[0], width, upsampling_layers(spec), dims=2)
         layers.append(nn.Conv2d(c_in, 1, BASE_SIZE))
         self.net = nn.Sequential(*layers)
 
@@ -202,15 +210,7 @@ class VGANDiscriminator(nn.Module):
         super().__init__()
         k = upsampling_layers(spec)
         channels, frames = spec.shape[0], spec.shape[1]
-        layers: list[nn.Module] = []
-        c_in = channels
-        for i in range(k):
-            c_out = width * 2**i
-            layers.append(nn.Conv3d(c_in, c_out, 4, stride=2, padding=1, bias=False))
-            if i > 0:  # no batch norm on the input layer, as in DCGAN and the paper
-                layers.append(nn.BatchNorm3d(c_out))
-            layers.append(nn.LeakyReLU(0.2, inplace=True))
-            c_in = c_out
+        layers, c_in = downsampling_layers(channels, width, k, dims=3)
         if minibatch_std:
             layers.append(MinibatchStd())
         layers.append(nn.Conv3d(c_in + int(minibatch_std), 1, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
