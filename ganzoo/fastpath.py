@@ -2,9 +2,11 @@
 
 Each is a ``train.`` config key (and a ``ganzoo run`` option). ``auto`` picks per device what the
 throughput benchmark (benchmarks/throughput.py) and standard practice found faster: channels_last
-for convolutional networks (channels_last_3d for 3D ones: 1.7x faster VGAN steps on the CPU) and fused Adam everywhere (measured on the CPU: 1.2x and 2-6x faster optimizer
-steps), bf16 autocast on CUDA, fp32 on the CPU (bf16 measured 0.75x there). torch.compile is opt-in everywhere (it costs compile time up front); its
-``reduce-overhead`` mode captures CUDA graphs, which help the launch-bound small networks on a GPU.
+for convolutional networks, channels_last_3d for 3D ones (measured on the CPU: 1.2x faster DCGAN
+and 1.7x faster VGAN steps), fused Adam everywhere (2-6x faster optimizer steps on the CPU), bf16
+autocast on CUDA and fp32 on the CPU (bf16 measured 0.75x there). torch.compile is opt-in
+everywhere (it costs compile time up front); its ``reduce-overhead`` mode captures CUDA graphs,
+which help the launch-bound small networks on a GPU.
 """
 
 from __future__ import annotations
