@@ -29,6 +29,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.resize_conv import ResizeConv
 
 #: Spatial side of the smallest feature volume, as in the paper (4x4).
 BASE_SIZE = 4
@@ -81,8 +82,7 @@ def upsample_time_x2(channels: int, upsampling: str) -> nn.Module:
     """A time-only x2 layer at constant channels: transposed (4,3,3) convolution or resize + 3x3x3 convolution."""
     if upsampling == "transposed":
         return nn.ConvTranspose3d(channels, channels, (4, 3, 3), stride=(2, 1, 1), padding=1, bias=False)
-    return nn.Sequential(nn.Upsample(scale_factor=(2, 1, 1), mode="nearest"),
-                         nn.Conv3d(channels, channels, 3, padding=1, bias=False))
+    return ResizeConv(channels, channels, (2, 1, 1))
 
 
 def check_upsampling(**options: str) -> None:
@@ -95,11 +95,10 @@ def check_upsampling(**options: str) -> None:
 
 def upsample_x2(c_in: int, c_out: int, dims: int, upsampling: str) -> nn.Module:
     """A x2 upsampling layer of a stream (dims 3: video, 2: frame): the strided transposed convolution
-    ('transposed') or nearest-neighbour resizing + 3x3(x3) convolution ('resize')."""
+    ('transposed') or nearest-neighbour resizing + 3x3(x3) convolution ('resize', as one ResizeConv)."""
     if upsampling == "transposed":
         return _up3d(c_in, c_out) if dims == 3 else _up2d(c_in, c_out)
-    conv = nn.Conv3d if dims == 3 else nn.Conv2d
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(c_in, c_out, 3, padding=1, bias=False))
+    return ResizeConv(c_in, c_out, (2,) * dims)
 
 
 class VGANGenerator(nn.Module):

@@ -18,6 +18,7 @@ from ganzoo.video import save_gif, save_strip, save_video_samples
 
 ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
 
+from ganzoo_plugins.resize_conv import ResizeConv  # noqa: E402
 from ganzoo_plugins.vgan_nets import UPSAMPLING, upsample_x2, upsampling_layers  # noqa: E402
 
 SPEC = DataSpec((1, 8, 16, 16))
@@ -105,7 +106,23 @@ def test_resize_everywhere_makes_the_same_clips_from_resize_layers_only():
     assert tuple(x.shape) == (2, *SPEC.shape) and x.abs().max() <= 1 and tuple(D(x).shape) == (2,)
     strided = [m for m in G.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d))]
     assert all(m.stride in ((1, 1), (1, 1, 1)) for m in strided) and len(strided) == 2  # the 1x1 -> 4x4 seeds
-    assert sum(isinstance(m, torch.nn.Upsample) for m in G.modules()) == 2 * (len(G.foreground) // 3 - 1) + 3
+    assert sum(isinstance(m, ResizeConv) for m in G.modules()) == 2 * (len(G.foreground) // 3 - 1) + 3
+
+
+@pytest.mark.parametrize("scale", [(2, 2, 2), (2, 1, 1), (2, 2)])
+def test_resize_conv_computes_upsample_then_conv_exactly(scale):
+    """ResizeConv's one transposed convolution equals nearest x2 + 3x3(x3) convolution with its weight, gradients too."""
+    torch.manual_seed(0)
+    layer = ResizeConv(3, 2, scale).double()
+    conv = (torch.nn.Conv3d if len(scale) == 3 else torch.nn.Conv2d)(3, 2, 3, padding=1, bias=False).double()
+    conv.weight.data.copy_(layer.weight.data)
+    x = torch.randn(2, 3, *(3, 4, 5)[: len(scale)], dtype=torch.double)
+    reference = conv(torch.nn.Upsample(scale_factor=scale, mode="nearest")(x))
+    out = layer(x)
+    assert out.shape == reference.shape and torch.allclose(out, reference, atol=1e-12)
+    out.square().sum().backward()
+    reference.square().sum().backward()
+    assert torch.allclose(layer.weight.grad, conv.weight.grad, atol=1e-10)
 
 
 @pytest.mark.parametrize("upsampling", UPSAMPLING)
