@@ -37,6 +37,8 @@ BASE_SIZE = 4
 SIZES_SHOWN = (8, 16, 32, 64, 128)
 #: How G's upsampling layers grow x2: the paper's strided transposed convolution, or resize + convolution.
 UPSAMPLING = ("transposed", "resize")
+#: Scales of G's upsampling layers: a video x2 in time and space, x2 in time only, a frame x2.
+VIDEO_X2, TIME_X2, FRAME_X2 = (2, 2, 2), (2, 1, 1), (2, 2)
 
 
 def upsampling_layers(spec: DataSpec) -> int:
@@ -57,14 +59,6 @@ def upsampling_layers(spec: DataSpec) -> int:
     return k
 
 
-def _up3d(c_in: int, c_out: int) -> nn.ConvTranspose3d:
-    return nn.ConvTranspose3d(c_in, c_out, 4, stride=2, padding=1, bias=False)
-
-
-def _up2d(c_in: int, c_out: int) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
-
-
 def base_time_layers(spec: DataSpec, base_frames: int) -> int:
     """Time-only x2 layers that grow ``base_frames`` (0: the paper's frames/2^k) to frames/2^k; a clear error otherwise."""
     t0 = spec.shape[1] // 2 ** upsampling_layers(spec)
@@ -78,13 +72,6 @@ def base_time_layers(spec: DataSpec, base_frames: int) -> int:
     return doublings
 
 
-def upsample_time_x2(channels: int, upsampling: str) -> nn.Module:
-    """A time-only x2 layer at constant channels: transposed (4,3,3) convolution or resize + 3x3x3 convolution."""
-    if upsampling == "transposed":
-        return nn.ConvTranspose3d(channels, channels, (4, 3, 3), stride=(2, 1, 1), padding=1, bias=False)
-    return ResizeConv(channels, channels, (2, 1, 1))
-
-
 def check_upsampling(**options: str) -> None:
     """A one-line ConfigError for the first ``network.<option>`` that is not one of UPSAMPLING."""
     for option, upsampling in options.items():
@@ -93,12 +80,14 @@ def check_upsampling(**options: str) -> None:
                               f"got {upsampling!r}")
 
 
-def upsample_x2(c_in: int, c_out: int, dims: int, upsampling: str) -> nn.Module:
-    """A x2 upsampling layer of a stream (dims 3: video, 2: frame): the strided transposed convolution
-    ('transposed') or nearest-neighbour resizing + 3x3(x3) convolution ('resize', as one ResizeConv)."""
+def upsample(c_in: int, c_out: int, scale: tuple[int, ...], upsampling: str) -> nn.Module:
+    """An upsampling layer of a stream by ``scale`` (VIDEO_X2, TIME_X2 or FRAME_X2): the strided
+    transposed convolution ('transposed': 4 taps on a doubled axis, 3 on a kept one) or
+    nearest-neighbour resizing + 3x3(x3) convolution ('resize', as one ResizeConv)."""
     if upsampling == "transposed":
-        return _up3d(c_in, c_out) if dims == 3 else _up2d(c_in, c_out)
-    return ResizeConv(c_in, c_out, (2,) * dims)
+        conv = nn.ConvTranspose3d if len(scale) == 3 else nn.ConvTranspose2d
+        return conv(c_in, c_out, tuple(4 if s == 2 else 3 for s in scale), stride=scale, padding=1, bias=False)
+    return ResizeConv(c_in, c_out, scale)
 
 
 class VGANGenerator(nn.Module):
@@ -118,17 +107,18 @@ class VGANGenerator(nn.Module):
         fg: list[nn.Module] = [nn.ConvTranspose3d(latent_dim, widths[0], (t0, BASE_SIZE, BASE_SIZE), bias=False),
                                nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True)]
         for _ in range(time_layers):
-            fg += [upsample_time_x2(widths[0], inner_upsampling), nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True)]
+            fg += [upsample(widths[0], widths[0], TIME_X2, inner_upsampling), nn.BatchNorm3d(widths[0]),
+                   nn.ReLU(inplace=True)]
         bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
-            fg += [upsample_x2(c_in, c_out, 3, inner_upsampling), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
-            bg += [upsample_x2(c_in, c_out, 2, inner_upsampling), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            fg += [upsample(c_in, c_out, VIDEO_X2, inner_upsampling), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
+            bg += [upsample(c_in, c_out, FRAME_X2, inner_upsampling), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
-        self.video_head = nn.Sequential(upsample_x2(widths[-1], channels, 3, output_upsampling), nn.Tanh())
-        self.mask_head = nn.Sequential(upsample_x2(widths[-1], 1, 3, output_upsampling), nn.Sigmoid())
-        self.background_head = nn.Sequential(upsample_x2(widths[-1], channels, 2, output_upsampling), nn.Tanh())
+        self.video_head = nn.Sequential(upsample(widths[-1], channels, VIDEO_X2, output_upsampling), nn.Tanh())
+        self.mask_head = nn.Sequential(upsample(widths[-1], 1, VIDEO_X2, output_upsampling), nn.Sigmoid())
+        self.background_head = nn.Sequential(upsample(widths[-1], channels, FRAME_X2, output_upsampling), nn.Tanh())
         self.last_mask: torch.Tensor | None = None
 
     def streams(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

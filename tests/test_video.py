@@ -19,7 +19,7 @@ from ganzoo.video import save_gif, save_strip, save_video_samples
 ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
 
 from ganzoo_plugins.resize_conv import ResizeConv  # noqa: E402
-from ganzoo_plugins.vgan_nets import UPSAMPLING, upsample_x2, upsampling_layers  # noqa: E402
+from ganzoo_plugins.vgan_nets import UPSAMPLING, VIDEO_X2, upsample, upsampling_layers  # noqa: E402
 
 SPEC = DataSpec((1, 8, 16, 16))
 TINY_NET = {"latent_dim": 8, "width": 4, "d_width": 4}
@@ -92,8 +92,8 @@ def test_resize_output_layers_make_the_same_clips_without_a_checkerboard():
     x = G(torch.randn(2, 8))
     assert tuple(x.shape) == (2, *SPEC.shape) and x.abs().max() <= 1 and tuple(D(x).shape) == (2,)
     flat = torch.ones(1, 4, 4, 4, 4)
-    resized = upsample_x2(4, 1, 3, "resize")(flat)[0, 0, 1:-1, 1:-1, 1:-1]
-    strided = upsample_x2(4, 1, 3, "transposed")(flat)[0, 0, 1:-1, 1:-1, 1:-1]
+    resized = upsample(4, 1, VIDEO_X2, "resize")(flat)[0, 0, 1:-1, 1:-1, 1:-1]
+    strided = upsample(4, 1, VIDEO_X2, "transposed")(flat)[0, 0, 1:-1, 1:-1, 1:-1]
     assert resized.shape == strided.shape == (6, 6, 6)
     assert torch.allclose(resized, resized.flatten()[0].expand_as(resized), atol=1e-6)
     assert not torch.allclose(strided[:, :, 0::2], strided[:, :, 1::2], atol=1e-4)  # period-2 pattern
