@@ -53,6 +53,7 @@ def _train(run_dir: Path, overrides: list[str]) -> dict:
 
         trainer.batcher.next = record
         trainer.train()
+        distributed.finish()
         weights = torch.cat([p.detach().flatten() for net in (trainer.generator, trainer.discriminator)
                              for p in net.parameters()])
         log = (run_dir / "metrics.jsonl").read_text().splitlines() if ranks.is_main else []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from torchvision.transforms.functional import pil_to_tensor
 
 from ganzoo.cli import main
 from ganzoo.engine import Engine
@@ -223,7 +224,7 @@ def test_gif_is_a_grid_of_clips_playing_in_sync(tmp_path):
         assert gif.n_frames == 5 and gif.size == (2 * 18 + 2, 2 * 18 + 2)
         for t in (0, 3):
             gif.seek(t)
-            frame = torch.tensor(list(gif.convert("L").getdata()), dtype=torch.float).view(38, 38)
+            frame = pil_to_tensor(gif.convert("L"))[0].float()
             for i, (row, col) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
                 top, left = 2 + row * 18, 2 + col * 18
                 expected = (x[i, 0, t] + 1) * 127.5

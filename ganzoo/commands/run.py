@@ -248,6 +248,7 @@ def train_and_report(trainer: Any, run_dir: Path) -> int:
             err.print(f"aborted by {signal.Signals(exc.signum).name}; the last checkpoint is intact; "
                       f"resume with: {resume}", highlight=False)
             return exit_code(exc.signum)
+    distributed.finish()
     if trainer.stopped_by is not None:
         err.print(f"stopped by {signal.Signals(trainer.stopped_by).name} at step {trainer.step} "
                   f"(checkpoint written); resume with: {resume}", highlight=False)
