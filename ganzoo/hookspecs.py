@@ -40,7 +40,9 @@ def ganzoo_losses(register: Register) -> None:
 
     :param register: ``factory(**params)`` returns an object with
         ``d_loss(real_logits, fake_logits)``, ``g_loss(fake_logits)`` and optionally
-        ``penalty(D, real, fake, labels)`` (gradient penalty, R1, ...).
+        ``penalty(D, real, fake, labels)`` (gradient penalty, R1, ...), and
+        ``state_dict()``/``load_state_dict(state)`` for counters a resumed run must continue
+        (lazy R1's update count); the schedule saves them in the checkpoint.
     """
 
 

@@ -61,6 +61,14 @@ class NonSaturating(Minimax):
             return real.new_zeros(())
         return r1_penalty(D, real, labels, self.r1_gamma * self.r1_every)
 
+    def state_dict(self) -> dict:
+        """The D-update count, so a resumed run applies lazy R1 on the same updates."""
+        return {"d_updates": self.d_updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue the D-update count that state_dict() saved."""
+        self.d_updates = int(state["d_updates"])
+
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         """-log D(G(z))."""
         return F.softplus(-fake).mean()

@@ -124,8 +124,10 @@ class AdversarialSchedule:
         return self.ema.module if self.ema is not None else self.G
 
     def state_dict(self) -> dict:
-        """Optimizers, learning-rate decay, EMA and the fp16 gradient scaler."""
+        """Optimizers, learning-rate decay, EMA, the fp16 gradient scaler and the loss's counters (if it has any)."""
         state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if hasattr(self.loss, "state_dict"):
+            state["loss"] = self.loss.state_dict()
         if self.lr_schedulers:
             state["decayed_steps"] = self.lr_schedulers[0].last_epoch
         if self.ema is not None:
@@ -155,3 +157,5 @@ class AdversarialSchedule:
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
         self.precision.load_state_dict(state.get("scaler", {}))
+        if "loss" in state and hasattr(self.loss, "load_state_dict"):
+            self.loss.load_state_dict(state["loss"])

@@ -13,8 +13,11 @@ from reliability import (  # noqa: F401 - one_thread is an autouse fixture
     wait_for_step)
 
 STEPS, EVERY = 80, 10
+#: Lazy R1 every 4th D update: checkpoints at steps 10, 20... fall mid-cycle, so a resumed run
+#: must carry the loss's update counter to apply R1 on the same steps.
 RUN = ["run", "gan-ring8", "--steps", str(STEPS), *TINY, "--set", f"train.checkpoint_every={EVERY}",
-       "--set", "train.log_every=1", "--set", "train.keep_last=2", "--set", "eval.every=30"]
+       "--set", "train.log_every=1", "--set", "train.keep_last=2", "--set", "eval.every=30",
+       "--set", "loss.r1_every=4"]
 
 
 reference = uninterrupted_run(RUN)
