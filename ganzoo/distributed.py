@@ -118,7 +118,7 @@ def finish() -> None:
     Besides keeping a rank from leaving while others still write, the barrier outlasts gloo's
     worker threads dropping the tensors of the job's last collective. A rank whose interpreter
     shuts down before they do aborts with "terminate called without an active exception": the
-    thread needs the GIL to free those tensors (seen in 1 of 15 two-rank runs without it).
+    thread needs the GIL to free those tensors (3 of 40 two-rank runs without it, 0 of 90 with it).
     A gloo barrier carries no tensors of its own.
     """
     if current().world_size > 1:
