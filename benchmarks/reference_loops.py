@@ -8,6 +8,9 @@ from typing import Any, Callable
 
 import torch
 
+from ganzoo import contracts
+from ganzoo.metrics.base import generator_classes
+
 
 def sync(device: torch.device) -> None:
     """Wait for queued device work (timing boundaries only)."""
@@ -48,9 +51,11 @@ def bare_loop(engine: Any, config: dict, device: torch.device, data: Any, fast: 
     lr_decay = sched.get("lr_decay", 1.0)
     lr_schedulers = [torch.optim.lr_scheduler.ExponentialLR(o, lr_decay) for o in (opt_g, opt_d)] if lr_decay < 1 else []
     ema = [p.detach().clone() for p in G.parameters()] if decay > 0 else None
-    penalty, regularization = getattr(loss, "penalty", None), getattr(G, "regularization", None)
+    penalty = contracts.optional(loss, contracts.Loss, "penalty")
+    g_needs_real = contracts.optional(loss, contracts.Loss, "g_needs_real")
+    regularization = contracts.optional(G, contracts.Generator, "regularization")
     x = data.x.to(device)
-    y = data.y.to(device) if data.y is not None and getattr(G, "num_classes", 0) else None
+    y = data.y.to(device) if data.y is not None and generator_classes(G) else None
     batch = config["train"]["batch_size"]
     state = {"perm": torch.randperm(len(x), device=device), "i": 0}
 
@@ -70,7 +75,7 @@ def bare_loop(engine: Any, config: dict, device: torch.device, data: Any, fast: 
         precision.backward(d_loss)
         precision.step(opt_d)
         with precision.autocast():
-            g_loss = loss.g_loss(D(fake, labels))
+            g_loss = loss.g_loss(D(fake, labels), D(real, labels)) if g_needs_real else loss.g_loss(D(fake, labels))
             if regularization is not None:
                 g_loss = g_loss + regularization()
         opt_g.zero_grad(set_to_none=True)
@@ -126,7 +131,7 @@ def naive_loop(engine: Any, config: dict, device: torch.device, data: Any, root:
     G, D, loss = _networks(engine, config, data.spec, device)
     sched = config["schedule"]
     opt_g, opt_d = _adam(G.parameters(), sched, None), _adam(D.parameters(), sched, None)
-    conditional = bool(getattr(G, "num_classes", 0))
+    conditional = bool(generator_classes(G))
     batch = config["train"]["batch_size"]
     loader = torch.utils.data.DataLoader(tutorial_dataset(config, data, root), batch_size=batch, shuffle=True,
                                          drop_last=True)

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 
 from ganzoo import hookimpl
+from ganzoo.metrics.base import generator_classes
 from reference_loops import Loop, bare_loop, naive_loop, sync
 
 #: Targets of issue 8: ratio -> minimum, and the experiments each applies to (None: all).
@@ -146,7 +147,7 @@ def profile_ganzoo(trainer: Any, steps: int, path: Path) -> None:
 def sampling_and_eval(trainer: Any, metrics: list[str], n: int) -> dict[str, Any]:
     """Generator-forward throughput for n samples, and the seconds the experiment's metrics take on n samples."""
     labels = None
-    if trainer.spec.conditional and getattr(trainer.generator, "num_classes", 0):
+    if trainer.spec.conditional and generator_classes(trainer.generator):
         labels = torch.arange(n) % trainer.spec.num_classes
     z = torch.randn(n, trainer.generator.latent_dim)
     trainer.generate(z[:500], labels[:500] if labels is not None else None)

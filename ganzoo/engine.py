@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo import config as config_mod
-from ganzoo.errors import DataError, GanzooError
+from ganzoo import contracts
+from ganzoo.errors import DataError, GanzooError, PluginError
 from ganzoo.plugins import PluginInfo, load_plugins
-from ganzoo.registry import Registry, collect
+from ganzoo.registry import SINGULAR, Component, Registry, collect
 from ganzoo.spec import Data
 
 
@@ -22,6 +23,12 @@ class Components:
     discriminator: Any
     loss: Any
     schedule: Any
+
+
+def _what(component: Component, made: str) -> str:
+    """How an error names what a registered component made, e.g. "the loss of loss 'x' (plugin p, dist)"."""
+    return (f"the {made} of {SINGULAR[component.kind]} {component.name!r} "
+            f"(plugin {component.plugin}, {component.distribution})")
 
 
 class Engine:
@@ -66,18 +73,28 @@ class Engine:
         return data
 
     def build(self, config: dict, spec: Any) -> Components:
-        """Build networks, loss and schedule for a data spec (on the CPU; the trainer moves them)."""
+        """Build networks and loss for a data spec (on the CPU; the trainer moves them), each checked
+        against its contract (``ganzoo.contracts``)."""
         net = dict(config["network"])
-        G, D = self.registry.get("networks", net.pop("name")).obj(spec, **net)
+        builder = self.registry.get("networks", net.pop("name"))
+        built = builder.obj(spec, **net)
+        if not (isinstance(built, tuple) and len(built) == 2):
+            raise PluginError(f"network {builder.name!r} of plugin {builder.plugin} ({builder.distribution}) returned "
+                              f"{type(built).__name__}, not a (generator, discriminator) pair")
+        G, D = built
+        contracts.check(G, contracts.Generator, _what(builder, "generator"))
+        contracts.check(D, contracts.Discriminator, _what(builder, "discriminator"))
         loss_cfg = dict(config["loss"])
-        loss = self.registry.get("losses", loss_cfg.pop("name")).obj(**loss_cfg)
+        made = self.registry.get("losses", loss_cfg.pop("name"))
+        loss = contracts.check(made.obj(**loss_cfg), contracts.Loss, _what(made, "loss"))
         return Components(G, D, loss, None)
 
     def make_schedule(self, config: dict, components: Components, spec: Any) -> Any:
-        """The schedule, built over networks already on their device."""
+        """The schedule, built over networks already on their device and checked against its contract."""
         sched = dict(config["schedule"])
-        factory = self.registry.get("schedules", sched.pop("name")).obj
-        components.schedule = factory(components.generator, components.discriminator, components.loss, spec, **sched)
+        made = self.registry.get("schedules", sched.pop("name"))
+        schedule = made.obj(components.generator, components.discriminator, components.loss, spec, **sched)
+        components.schedule = contracts.check(schedule, contracts.Schedule, _what(made, "schedule"))
         return components.schedule
 
     def notify(self, hook: str, **kwargs: Any) -> None:

@@ -229,7 +229,9 @@ def use_fast_paths(schedule: Any, fast: FastPaths, amp_requested: bool) -> None:
     A schedule without that method trains at full precision with its own optimizers; asking it
     for autocast explicitly (``amp_requested``) is then an error rather than a silent no-op.
     """
-    hook = getattr(schedule, "use_fast_paths", None)
+    from ganzoo import contracts
+
+    hook = contracts.optional(schedule, contracts.Schedule, "use_fast_paths")
     if hook is not None:
         hook(fast)
     elif fast.amp != "off" and amp_requested:

@@ -1,8 +1,9 @@
 """The contract between the engine and its plugins: one hook per component kind.
 
 Component hooks hand the plugin a ``register`` callback; the engine validates each entry
-as it is registered and records which plugin made it. Observer hooks are plain calls whose
-results are all collected.
+as it is registered (against the protocols in ``ganzoo.contracts``) and records which plugin
+made it. Observer hooks are plain calls whose results are all collected. A ``@hookimpl`` whose
+name is no hook here fails its plugin at load (``pm.check_pending()``).
 """
 
 from __future__ import annotations
@@ -20,48 +21,46 @@ Register = Callable[..., None]
 
 @hookspec
 def ganzoo_networks(register: Register) -> None:
-    """Register network families: ``register(name, builder, description="")``.
+    """Register network families: ``register(name, builder: NetworkBuilder, description="")``.
 
-    :param register: ``builder(spec: DataSpec, **params) -> (generator, discriminator)``;
-        every keyword parameter needs a default (those are the config's defaults).
-        The generator is called ``G(z, labels=None)`` and has an int ``latent_dim``;
-        the discriminator ``D(x, labels=None)`` returns one logit per sample. A conditional
-        generator has an int ``num_classes`` > 0 (``ganzoo sample --label`` checks it). A generator may
-        define ``regularization() -> Tensor``, a term from its last forward pass that the
-        schedule adds to its loss (e.g. VGAN's mask sparsity). For conformance tests a builder
-        may carry ``example_specs`` (list of DataSpec it supports) and ``tiny_params`` (dict of
-        small widths); without them it is tested on 2D points and 1x28x28 images.
+    :param register: ``builder(spec: DataSpec, **params) -> (Generator, Discriminator)``
+        (``ganzoo.contracts``); every keyword parameter needs a default (those are the config's
+        defaults). ``G(z, labels=None)`` has an int ``latent_dim`` and optionally ``num_classes``
+        and ``regularization()``; ``D(x, labels=None)`` returns one logit per sample. For the
+        conformance kit a builder may carry ``example_specs`` and ``tiny_params``.
     """
 
 
 @hookspec
 def ganzoo_losses(register: Register) -> None:
-    """Register adversarial losses: ``register(name, factory, description="")``.
+    """Register adversarial losses: ``register(name, factory: LossFactory, description="")``.
 
-    :param register: ``factory(**params)`` returns an object with
-        ``d_loss(real_logits, fake_logits)``, ``g_loss(fake_logits)`` and optionally
-        ``penalty(D, real, fake, labels)`` (gradient penalty, R1, ...), and
-        ``state_dict()``/``load_state_dict(state)`` for counters a resumed run must continue
-        (lazy R1's update count); the schedule saves them in the checkpoint.
+    :param register: ``factory(**params) -> Loss`` (``ganzoo.contracts.Loss``): ``d_loss(real_logits,
+        fake_logits)`` and ``g_loss(fake_logits, real_logits=None)``; optionally ``g_needs_real``
+        (relativistic losses), ``penalty(D, real, fake, labels)`` (gradient penalty, R1, R2) and
+        ``state_dict()``/``load_state_dict(state)`` for counters a resumed run must continue.
+        A class registered as the factory is checked against ``Loss`` at load; any loss, when built.
     """
 
 
 @hookspec
 def ganzoo_datasets(register: Register) -> None:
-    """Register data sets: ``register(name, factory, description="")``.
+    """Register data sets: ``register(name, factory: DatasetFactory, description="")``.
 
     :param register: ``factory(root: Path, split: str, download: bool, **opts) -> Data``
-        where ``Data`` holds tensors and their ``DataSpec``.
+        where ``Data`` holds tensors and their ``DataSpec``; optionally ``tiny_params`` and
+        ``write_fixture(root, split)`` for the conformance kit.
     """
 
 
 @hookspec
 def ganzoo_schedules(register: Register) -> None:
-    """Register training schedules: ``register(name, factory, description="")``.
+    """Register training schedules: ``register(name, factory: ScheduleFactory, description="")``.
 
-    :param register: ``factory(G, D, loss, spec, **params)`` returns a schedule that owns
-        one training iteration: ``step(real, labels) -> dict[str, Tensor]``, plus
-        ``generator_for_sampling()``, ``state_dict()`` and ``load_state_dict(state)``.
+    :param register: ``factory(G, D, loss, spec, **params) -> Schedule`` (``ganzoo.contracts.Schedule``):
+        ``step(next_batch) -> dict[str, Tensor]`` where ``next_batch()`` gives ``(x, labels)``,
+        ``generator_for_sampling()``, ``state_dict()`` and ``load_state_dict(state)``; optionally
+        ``batches_per_step`` and ``use_fast_paths(fast)``.
     """
 
 

@@ -8,6 +8,7 @@ Environment:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import os
@@ -79,7 +80,7 @@ def _alias_source_builtins() -> None:
 
 def _fail(info: PluginInfo, exc: BaseException) -> PluginInfo:
     info.status = "failed"
-    info.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    info.error = (str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}").splitlines()[0]
     if strict_mode():
         raise PluginError(
             f"plugin {info.name!r} ({info.distribution}) failed to load: {info.error} "
@@ -135,7 +136,7 @@ def load_plugins(extra: list[object] | None = None) -> tuple[pluggy.PluginManage
             continue
         try:
             module = ep.load()
-            pm.register(module, name=f"{dist}:{name}")
+            _register_checked(pm, module, f"{dist}:{name}")
         except (Exception, SystemExit) as exc:  # a broken plugin must not take ganzoo down
             _fail(info, exc)
             continue
@@ -146,11 +147,30 @@ def load_plugins(extra: list[object] | None = None) -> tuple[pluggy.PluginManage
             continue
         name = getattr(obj, "__name__", type(obj).__name__)
         info = PluginInfo(name, getattr(obj, "__distribution__", name), "local", "local")
-        pm.register(obj, name=f"local:{name}")
+        infos.append(info)
+        try:
+            _register_checked(pm, obj, f"local:{name}")
+        except PluginError as exc:
+            _fail(info, exc)
+            continue
         info.module = obj
         info.hooks = _hook_names(pm, obj)
-        infos.append(info)
     return pm, infos
+
+
+def _register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register a plugin; a hook implementation that names no ganzoo hook (a misspelt one) unregisters it
+    again and raises a one-line PluginError naming the closest hooks (``pm.check_pending()``)."""
+    pm.register(plugin, name=name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError:
+        unknown = sorted(c.name for c in pm.get_hookcallers(plugin) or [] if not c.has_spec())
+        pm.unregister(plugin)
+        known = [n for n in dir(hookspecs) if n.startswith("ganzoo_")]
+        hints = [n + "".join(f" (did you mean {m}?)" for m in difflib.get_close_matches(n, known, n=1))
+                 for n in unknown]
+        raise PluginError(f"@hookimpl on unknown hook {'; '.join(hints)}; the hooks are in ganzoo.hookspecs") from None
 
 
 def _hook_names(pm: pluggy.PluginManager, plugin: object) -> list[str]:

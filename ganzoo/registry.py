@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import pluggy
 
+from ganzoo import contracts
 from ganzoo.errors import GanzooError, PluginError, UnknownNameError
 from ganzoo.plugins import PluginInfo, strict_mode
 
@@ -125,6 +126,7 @@ def _validate(kind: str, name: Any, obj: Any, where: str) -> dict[str, Any]:
         return config_params(obj.fn, 1, f"{where}: metric {name!r}")
     if not callable(obj):
         raise TypeError(f"{where}: {SINGULAR[kind]} {name!r} must be callable, got {type(obj).__name__}")
+    contracts.check_registered(kind, obj, f"{where}: {SINGULAR[kind]} {name!r}")
     return config_params(obj, HANDED_ARGS[kind], f"{where}: {SINGULAR[kind]} {name!r}")
 
 

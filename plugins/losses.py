@@ -13,7 +13,7 @@ class Minimax:
         """-log D(x) - log(1 - D(G(z)))."""
         return F.softplus(-real).mean() + F.softplus(fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """log(1 - D(G(z))) = -softplus(logit)."""
         return -F.softplus(fake).mean()
 
@@ -27,51 +27,86 @@ def gradient_input(x: torch.Tensor) -> torch.Tensor:
     return x.detach().requires_grad_(True).view_as(x)
 
 
-def r1_penalty(D: torch.nn.Module, real: torch.Tensor, labels: torch.Tensor | None, gamma: float) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?"): γ/2 E‖∇D(x)‖² on real x."""
-    real = gradient_input(real)
-    (grad,) = torch.autograd.grad(D(real, labels).sum(), real, create_graph=True)
+def gradient_penalty(D: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor | None, gamma: float) -> torch.Tensor:
+    """γ/2 E‖∇ₓD(x)‖²: R1 when x is real data, R2 when x is generated (Mescheder et al. 2018,
+    "Which Training Methods for GANs do actually Converge?")."""
+    x = gradient_input(x)
+    (grad,) = torch.autograd.grad(D(x, labels).sum(), x, create_graph=True)
     return 0.5 * gamma * grad.flatten(1).pow(2).sum(1).mean()
 
 
-class NonSaturating(Minimax):
-    """The non-saturating generator loss of Goodfellow et al. 2014: G maximizes log D(G(z)).
+class ZeroCenteredPenalties:
+    """R1 on real and R2 on generated samples, applied lazily.
 
-    ``r1_gamma`` > 0 adds the R1 penalty to D's loss, which makes training locally convergent.
-    ``r1_every`` = k > 1 applies it lazily, on every k-th D update only and weighted by k
-    (Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN"): about the same
-    regularization for a k-th of its extra backward passes.
+    ``r1_gamma`` > 0 penalizes D's input gradient on real data (R1), which makes training locally
+    convergent (Mescheder et al. 2018); ``r2_gamma`` > 0 does the same on generated data (R2), which
+    R3GAN pairs with R1 (Huang et al. 2024, "The GAN is dead; long live the GAN! A Modern GAN
+    Baseline"). ``r1_every`` = k > 1 applies them on every k-th D update only, weighted by k
+    (lazy regularization, Karras et al. 2020, "Analyzing and Improving the Image Quality of
+    StyleGAN"): about the same regularization for a k-th of the extra backward passes.
     """
 
-    def __init__(self, r1_gamma: float = 0.0, r1_every: int = 1) -> None:
-        if r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be non-negative, got {r1_gamma}")
+    def __init__(self, r1_gamma: float = 0.0, r1_every: int = 1, r2_gamma: float = 0.0) -> None:
+        for name, gamma in (("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma)):
+            if gamma < 0:
+                raise ValueError(f"{name} must be non-negative, got {gamma}")
         if r1_every < 1:
             raise ValueError(f"r1_every must be at least 1, got {r1_every}")
-        self.r1_gamma, self.r1_every = r1_gamma, r1_every
+        self.r1_gamma, self.r2_gamma, self.r1_every = r1_gamma, r2_gamma, r1_every
         self.d_updates = 0
-        if r1_gamma > 0:
-            self.penalty = self._r1
+        if r1_gamma > 0 or r2_gamma > 0:
+            self.penalty = self._penalties
 
-    def _r1(self, D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
-            labels: torch.Tensor | None) -> torch.Tensor:
+    def _penalties(self, D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                   labels: torch.Tensor | None) -> torch.Tensor:
         due = self.d_updates % self.r1_every == 0
         self.d_updates += 1
+        total = real.new_zeros(())
         if not due:
-            return real.new_zeros(())
-        return r1_penalty(D, real, labels, self.r1_gamma * self.r1_every)
+            return total
+        if self.r1_gamma > 0:
+            total = total + gradient_penalty(D, real, labels, self.r1_gamma * self.r1_every)
+        if self.r2_gamma > 0:
+            total = total + gradient_penalty(D, fake, labels, self.r2_gamma * self.r1_every)
+        return total
 
     def state_dict(self) -> dict:
-        """The D-update count, so a resumed run applies lazy R1 on the same updates."""
+        """The D-update count, so a resumed run applies lazy penalties on the same updates."""
         return {"d_updates": self.d_updates}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue the D-update count that state_dict() saved."""
         self.d_updates = int(state["d_updates"])
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+
+class NonSaturating(ZeroCenteredPenalties, Minimax):
+    """The non-saturating generator loss of Goodfellow et al. 2014: G maximizes log D(G(z)),
+    with optional (lazy) R1 and R2 penalties (see ``ZeroCenteredPenalties``)."""
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """-log D(G(z))."""
         return F.softplus(-fake).mean()
+
+
+class RelativisticPairing(ZeroCenteredPenalties):
+    """The relativistic pairing GAN loss, RpGAN (Jolicoeur-Martineau 2018, "The relativistic
+    discriminator: a key element missing from standard GAN"): D judges each real sample against the
+    generated sample of the same batch position, f(D(x) - D(G(z))) with f = softplus(-t), and G
+    the reverse. With R1 and R2 it is the loss of R3GAN (Huang et al. 2024), which shows it has no
+    mode-dropping local minima where the plain non-saturating loss has them.
+    """
+
+    g_needs_real = True
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """E softplus(-(D(x) - D(G(z))))."""
+        return F.softplus(fake - real).mean()
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        """E softplus(-(D(G(z)) - D(x))); the real logits are D's on the same iteration's real batch."""
+        if real is None:
+            raise ValueError("the RpGAN generator loss needs the real logits (g_needs_real)")
+        return F.softplus(real - fake).mean()
 
 
 class LeastSquares:
@@ -81,7 +116,7 @@ class LeastSquares:
         """½(D(x) - 1)² + ½D(G(z))²."""
         return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """½(D(G(z)) - 1)²."""
         return 0.5 * (fake - 1).pow(2).mean()
 
@@ -93,7 +128,7 @@ class Hinge:
         """max(0, 1 - D(x)) + max(0, 1 + D(G(z)))."""
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """-D(G(z))."""
         return -fake.mean()
 
@@ -108,7 +143,7 @@ class WassersteinGP:
         """D(G(z)) - D(x)."""
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """-D(G(z))."""
         return -fake.mean()
 

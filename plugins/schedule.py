@@ -9,6 +9,7 @@ from typing import Any, Callable
 import torch
 from torch.optim.swa_utils import AveragedModel
 
+from ganzoo import contracts
 from ganzoo.fastpath import FastPaths, Precision, set_adam_kernel
 from ganzoo.spec import DataSpec
 from ganzoo_plugins.augment import DiffAugment
@@ -32,7 +33,8 @@ class AdversarialSchedule:
     in closed form so a resumed run gets bitwise the same rates).
     ``augment`` names DiffAugment policies (Zhao et al. 2020; see ``augment.py``) applied to every
     batch D sees in both updates; gradient penalties still see the un-augmented samples.
-    The last D update's fake batch is reused for the G update, as in the DCGAN reference loop.
+    The last D update's fake batch is reused for the G update, as in the DCGAN reference loop; a
+    relativistic loss (``g_needs_real``) also sees D's logits on that update's real batch.
     Under DDP the G update's pass through D skips D's gradient all-reduce (``no_sync``): those
     gradients are discarded by the next D update, so only D's own updates synchronize.
     """
@@ -55,8 +57,9 @@ class AdversarialSchedule:
         self.ema = AveragedModel(G, use_buffers=True) if ema_decay > 0 else None
         self.precision = Precision()
         self.augment = DiffAugment(augment, spec) if augment else _identity
-        self._penalty = getattr(loss, "penalty", None)
-        self._regularization = getattr(G, "regularization", None)
+        self._penalty = contracts.optional(loss, contracts.Loss, "penalty")
+        self._g_needs_real = bool(contracts.optional(loss, contracts.Loss, "g_needs_real"))
+        self._regularization = contracts.optional(G, contracts.Generator, "regularization")
 
     def _decay_factor(self, steps: int) -> float:
         return self.lr_decay ** steps
@@ -107,8 +110,12 @@ class AdversarialSchedule:
             self.opt_d.zero_grad(set_to_none=True)
             self.precision.backward(total)
             self.precision.step(self.opt_d)
-        with getattr(self.D, "no_sync", nullcontext)(), self.precision.autocast():
-            g_loss = self.loss.g_loss(self.D(self.augment(fake), labels))
+        with self._without_gradient_sync(self.D), self.precision.autocast():
+            fake_logits = self.D(self.augment(fake), labels)
+            if self._g_needs_real:
+                g_loss = self.loss.g_loss(fake_logits, self.D(self.augment(real), labels))
+            else:
+                g_loss = self.loss.g_loss(fake_logits)
             total_g = g_loss + self._regularization() if self._regularization else g_loss
         self.opt_g.zero_grad(set_to_none=True)
         self.precision.backward(total_g)
@@ -119,6 +126,13 @@ class AdversarialSchedule:
             scheduler.step()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
+    @staticmethod
+    def _without_gradient_sync(module: torch.nn.Module) -> Any:
+        """DDP's ``no_sync()`` for a wrapped network, else nothing."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        return module.no_sync() if isinstance(module, DistributedDataParallel) else nullcontext()
+
     def generator_for_sampling(self) -> torch.nn.Module:
         """The EMA generator when enabled, else G itself."""
         return self.ema.module if self.ema is not None else self.G
@@ -126,8 +140,9 @@ class AdversarialSchedule:
     def state_dict(self) -> dict:
         """Optimizers, learning-rate decay, EMA, the fp16 gradient scaler and the loss's counters (if it has any)."""
         state = {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
-        if hasattr(self.loss, "state_dict"):
-            state["loss"] = self.loss.state_dict()
+        loss_state = contracts.optional(self.loss, contracts.Loss, "state_dict")
+        if loss_state is not None:
+            state["loss"] = loss_state()
         if self.lr_schedulers:
             state["decayed_steps"] = self.lr_schedulers[0].last_epoch
         if self.ema is not None:
@@ -157,5 +172,6 @@ class AdversarialSchedule:
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
         self.precision.load_state_dict(state.get("scaler", {}))
-        if "loss" in state and hasattr(self.loss, "load_state_dict"):
-            self.loss.load_state_dict(state["loss"])
+        load_loss_state = contracts.optional(self.loss, contracts.Loss, "load_state_dict")
+        if "loss" in state and load_loss_state is not None:
+            load_loss_state(state["loss"])

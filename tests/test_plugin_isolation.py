@@ -2,7 +2,8 @@
 
 Each broken plugin is a real distribution (a ``*.dist-info`` with ``entry_points.txt`` and a
 RECORD) in a temporary directory on PYTHONPATH: one fails to import, one raises inside a hook,
-one registers something of the wrong type, one reuses a built-in's name. ganzoo's CLI runs in a
+one registers something of the wrong type, one reuses a built-in's name, one misspells a hook, one
+registers a loss without ``d_loss``. ganzoo's CLI runs in a
 subprocess, as a user would run it.
 """
 
@@ -24,6 +25,11 @@ MODULES = {
                                    "    register('not-callable', 42)\n"),
     "broken-clash": ("broken_clash", "from ganzoo import hookimpl\n\n\n@hookimpl\ndef ganzoo_losses(register):\n"
                                      "    register('my-own-loss', lambda: None)\n    register('hinge', lambda: None)\n"),
+    "broken-hookname": ("broken_hookname", "from ganzoo import hookimpl\n\n\n@hookimpl\ndef ganzoo_netwroks(register):\n"
+                                           "    pass\n"),
+    "broken-contract": ("broken_contract", "from ganzoo import hookimpl\n\n\nclass HalfLoss:\n"
+                                           "    def g_loss(self, fake):\n        return -fake.mean()\n\n\n"
+                                           "@hookimpl\ndef ganzoo_losses(register):\n    register('half-loss', HalfLoss)\n"),
     "good-plugin": ("good_plugin", "from ganzoo import hookimpl\n\n\n@hookimpl\ndef ganzoo_experiments(register):\n"
                                    "    register('good-ring', {'dataset': 'ring8', 'network': 'mlp'}, 'still works')\n"),
 }
@@ -32,6 +38,8 @@ ERRORS = {
     "broken-hook": "RuntimeError in ganzoo_networks: network table is corrupt",
     "broken-type": "loss 'not-callable' must be callable, got int",
     "broken-clash": "loss 'hinge' is registered by both core (ganzoo) and broken-clash (broken-clash)",
+    "broken-hookname": "@hookimpl on unknown hook ganzoo_netwroks (did you mean ganzoo_networks?)",
+    "broken-contract": "loss 'half-loss' does not meet the Loss contract: it lacks d_loss",
 }
 
 

@@ -58,13 +58,20 @@ class EvalContext:
         return Data(self.real.x[idx], y, self.real.spec, extras, self.real.info)
 
 
+def generator_classes(generator: object) -> int:
+    """How many classes a generator is conditioned on (its optional ``num_classes``); 0 when unconditional."""
+    from ganzoo import contracts
+
+    return int(contracts.optional(generator, contracts.Generator, "num_classes") or 0)
+
+
 def model_spec(spec: DataSpec, generator: object) -> DataSpec:
     """The data spec as a model sees it: without classes when the generator is unconditional.
 
     A conditional generator has an int ``num_classes`` > 0 (see the networks hook); labelled
     data trained on an unconditional one gives samples without labels.
     """
-    if spec.conditional and int(getattr(generator, "num_classes", 0) or 0) <= 0:
+    if spec.conditional and generator_classes(generator) <= 0:
         return DataSpec(spec.shape, 0, spec.value_range)
     return spec
 
