@@ -9,7 +9,7 @@ import torch
 
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.engine import Engine
-from ganzoo.errors import RunDirError
+from ganzoo.errors import CheckpointError, GanzooError, RunDirError
 from ganzoo.spec import DataSpec
 
 
@@ -26,17 +26,24 @@ class LoadedRun:
 
 def load_run(run_dir: str | Path, device: torch.device, engine: Engine | None = None,
              checkpoint: str = "last.pt") -> LoadedRun:
-    """Rebuild a run's generator from its checkpoint on any device, in eval mode."""
+    """Rebuild a run's generator from its checkpoint on any device, in eval mode; a checkpoint that does not
+    fit its own config is reported as corrupt."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir} is not a run directory; pass the directory 'ganzoo run' printed")
     state = load_checkpoint(run_dir / "checkpoints" / checkpoint, map_location="cpu")
     engine = engine or Engine()
-    config, spec = state["config"], DataSpec.from_dict(state["spec"])
-    generator = engine.build(config, spec).generator
-    weights = state["generator"]
-    ema = state.get("schedule", {}).get("ema")
-    if ema is not None:
-        weights = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
-    generator.load_state_dict(weights)
+    try:
+        config, spec = state["config"], DataSpec.from_dict(state["spec"])
+        generator = engine.build(config, spec).generator
+        weights = state["generator"]
+        ema = state.get("schedule", {}).get("ema")
+        if ema is not None:
+            weights = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
+        generator.load_state_dict(weights)
+    except GanzooError:
+        raise
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+        raise CheckpointError(f"the checkpoint in {run_dir} does not match its run's config ({detail})") from None
     return LoadedRun(run_dir, generator.to(device).eval(), config, spec, int(state["step"]))

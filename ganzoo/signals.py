@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -12,11 +13,15 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
 class Aborted(BaseException):
-    """A second signal: leave at once (atomic writes keep the last checkpoint intact)."""
+    """A second signal: leave at once (atomic writes keep the last checkpoint intact).
+
+    ``run_dir`` names the run it interrupted, once the training loop's caller has added it.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+        self.run_dir: Path | None = None
 
 
 class GracefulStop:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import torch
 
-from ganzoo import distributed, fastpath
+from ganzoo import contracts, distributed, fastpath
 from ganzoo.best import BestTracker
 from ganzoo.checkpoint import atomic_save, drop_after, load_checkpoint, save_step
 from ganzoo.data import Batcher, user_cache_dir
@@ -92,7 +92,7 @@ class Trainer:
         distributed.seed_rank(train["seed"])
         self.batcher = Batcher(data, train["batch_size"], train["seed"], device, self.ranks.rank, self.ranks.world_size)
         self.step = 0
-        self.images_per_step = (train["batch_size"] * getattr(self.schedule, "batches_per_step", 1)
+        self.images_per_step = (train["batch_size"] * contracts.optional(self.schedule, contracts.Schedule, "batches_per_step")
                                 * self.ranks.world_size)
         n, nrow = config["sample"]["n"], config["sample"]["nrow"]
         z, labels = fixed_inputs(self.spec, self.generator.latent_dim, n, nrow, train["seed"])
@@ -196,6 +196,16 @@ class Trainer:
         distributed.restore_rng(state, set_rng_state)
         self._saved_step = self.step
 
+    def restore(self, state: dict | None) -> None:
+        """Return the run to a checkpoint's step (step 0 for None): weights, schedule, data position and RNG
+        from ``state``, and the run directory cut back to match (metrics.jsonl after the step, newer step
+        checkpoints; rank 0 alone). Resume and the divergence guard's rollback both come through here."""
+        if state is not None:
+            self.load_state_dict(state)
+        if self.ranks.is_main:
+            truncate_log(self.run_dir, self.step)
+            drop_after(self.checkpoint_dir, self.step)
+
     def save_checkpoint(self, force: bool = False) -> Path:
         """Write checkpoints/step_<step>.pt and last.pt atomically (once per step unless forced), keeping keep_last.
 
@@ -245,11 +255,9 @@ class Trainer:
         self.config["schedule"].update(lowered)
         self.schedule = self._make_schedule()
         used = self.rollbacks + 1
-        self.load_state_dict(state)
+        self.restore(state)
         self.rollbacks = used
         if self.ranks.is_main:
-            truncate_log(self.run_dir, self.step)
-            drop_after(self.checkpoint_dir, self.step)
             write_config(self.run_dir, self.config)
         self.log_event({"event": "rollback", "step": self.step, "diverged_at": step, "cause": what, "changes": changes})
         self.save_checkpoint(force=True)

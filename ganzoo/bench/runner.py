@@ -7,10 +7,10 @@ failed one from scratch. A run that fails is recorded with its error and the sui
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import shutil
+import sys
 import signal
 import time
 from datetime import datetime, timezone
@@ -112,34 +112,31 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _run_args(variant: Variant, seed: int, run_dir: Path, data_root: Path, resume: bool) -> argparse.Namespace:
-    """The arguments 'ganzoo run' would have parsed for this run (or its --resume)."""
-    return argparse.Namespace(experiment=None if resume else variant.experiment,
-                              overrides=[] if resume else variant.run_overrides(seed),
-                              out=None if resume else str(run_dir), resume=str(run_dir) if resume else None,
-                              data_root=str(data_root), no_progress=True, tensorboard=False, steps=None, seed=None)
-
-
 def prepare(engine: Any, variant: Variant, seed: int, run_dir: Path, device: torch.device,
             data_root: Path) -> Any:
-    """A trainer for the run: resumed from its directory when it has a config, else started afresh."""
-    from ganzoo.commands.run import prepare_resume, prepare_start
+    """A trainer for the run (``ganzoo.api``): reopened from its directory when it has a config, else started."""
+    from ganzoo import api
 
-    resume = (run_dir / "config.yaml").is_file()
-    if run_dir.exists() and not resume:
+    common = {"device": device, "data_root": data_root, "progress": False, "engine": engine, "echo": _warnings_only}
+    if (run_dir / "config.yaml").is_file():
+        return api.reopen(run_dir, **common)
+    if run_dir.exists():
         shutil.rmtree(run_dir)  # created but never configured: nothing to keep
-    args = _run_args(variant, seed, run_dir, data_root, resume)
-    prepare_fn = prepare_resume if resume else prepare_start
-    trainer, _ = prepare_fn(engine, args, device)
-    return trainer
+    return api.start(variant.experiment, overrides=variant.run_overrides(seed), out=run_dir, **common)
+
+
+def _warnings_only(text: str) -> None:
+    """The live view shows each run's start; the library's warnings still reach stderr."""
+    if text.startswith("warning: "):
+        print(f"ganzoo: {text}", file=sys.stderr, flush=True)
 
 
 def train_and_evaluate(engine: Any, suite: Suite, variant: Variant, seed: int, run_dir: Path, device: torch.device,
                        data_root: Path, view: SuiteView) -> dict:
     """Train one run to its budget (continuing a half-finished one), evaluate it and return its record."""
     from ganzoo.data import user_cache_dir
+    from ganzoo.lifecycle import train_to_end
     from ganzoo.metrics.evaluate import evaluate_run
-    from ganzoo.signals import GracefulStop
 
     name = run_name(variant, seed)
     started = time.perf_counter()
@@ -148,20 +145,16 @@ def train_and_evaluate(engine: Any, suite: Suite, variant: Variant, seed: int, r
     view.running(name, trainer.step, trainer.total_steps)
     clock = time.perf_counter()
 
-    with GracefulStop() as stop:
-        def poll() -> int | None:
-            view.progress(name, trainer.step)
-            if stop.requested() is not None:
-                return stop.requested()
-            if suite.seconds is not None and before + time.perf_counter() - clock >= suite.seconds:
-                return TIME_UP
-            return None
+    def out_of_time() -> int | None:
+        view.progress(name, trainer.step)
+        if suite.seconds is not None and before + time.perf_counter() - clock >= suite.seconds:
+            return TIME_UP
+        return None
 
-        out_of_time = suite.seconds is not None and before >= suite.seconds
-        if trainer.step < trainer.total_steps and not out_of_time:
-            trainer.train(poll)
-    if stop.requested() is not None:
-        raise SuiteInterrupted(stop.requested())
+    if trainer.step < trainer.total_steps and (suite.seconds is None or before < suite.seconds):
+        stopped_by = train_to_end(trainer, out_of_time).stopped_by
+        if stopped_by not in (None, TIME_UP):
+            raise SuiteInterrupted(stopped_by)
     if not (run_dir / "samples" / "final.png").is_file():
         trainer.write_samples("final")
     view.progress(name, trainer.step)

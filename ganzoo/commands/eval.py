@@ -49,9 +49,8 @@ def _default_out(args: argparse.Namespace) -> Path:
 
 def eval_command(args: argparse.Namespace) -> int:
     """Check the arguments, compute every metric, then write eval.json and print the results."""
-    from ganzoo.data import default_data_root, user_cache_dir
-    from ganzoo.device import resolve_device
-    from ganzoo.metrics.evaluate import evaluate_run, evaluate_samples, write_results
+    from ganzoo.api import evaluate
+    from ganzoo.metrics.evaluate import write_results
 
     if (args.run_dir is None) == (args.samples is None):
         raise GanzooError("pass either a run directory or --samples FILE.npz|DIR (with --dataset NAME)")
@@ -59,16 +58,9 @@ def eval_command(args: argparse.Namespace) -> int:
         raise GanzooError("--samples needs --dataset NAME, the data set the samples imitate (e.g. --dataset mnist)")
     if args.n is not None and args.n < 2:
         raise GanzooError(f"--n must be at least 2, got {args.n}")
-    names = _metric_names(args.metrics)
-    engine = load_engine()
-    device = resolve_device(args.device)
-    root, cache = default_data_root(args.data_root), user_cache_dir()
-    if args.samples is not None:
-        results = evaluate_samples(engine, Path(args.samples), args.dataset, names or ["fd"], args.n,
-                                   args.seed if args.seed is not None else 0, args.split or "test", device, root, cache)
-    else:
-        results = evaluate_run(engine, Path(args.run_dir), names, args.n, args.seed, args.split, device, root, cache,
-                               args.checkpoint)
+    results = evaluate(args.samples or args.run_dir, _metric_names(args.metrics), n=args.n, seed=args.seed,
+                       split=args.split, dataset=args.dataset if args.samples else None, device=args.device,
+                       data_root=args.data_root, checkpoint=args.checkpoint, engine=load_engine())
     path = write_results(results, _default_out(args))
     if args.json:
         out.print_json(json.dumps(results))
