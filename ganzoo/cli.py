@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "ganzoo.commands.sample",
     "ganzoo.commands.eval",
     "ganzoo.commands.bench",
+    "ganzoo.commands.export",
 ]
 
 
