@@ -12,23 +12,36 @@ Use it from a test package's root ``conftest.py`` (or a test module)::
 ``conformance_suite`` takes the plugin module (registered for the test unless an entry point
 already loaded it) or a distribution or plugin name, and returns one test parametrized over
 everything that plugin registers: networks build for their DataSpecs and run forward and
-backward on tiny CPU shapes with outputs of the declared shape and range; losses give finite
-scalars that backpropagate; data sets yield samples of the declared shape and range (or, when
-their files are absent offline, raise a clear DataError); schedules complete two iterations;
+backward on tiny CPU shapes with outputs of the declared shape and range; losses, with their
+defaults and each of their ``example_params``, give finite scalars that backpropagate, a penalty
+(if any) that reaches D over consecutive calls, and a state that round-trips; data sets yield
+samples of the declared shape, range and labels; schedules complete two iterations, and two more
+after a round trip of their state (through a weights-only checkpoint) equal two more without it;
 experiments resolve.
+
+A data set is checked on real samples wherever its files are: a factory with a
+``write_fixture(root, split)`` attribute (``ganzoo.contracts.DatasetFactory``) writes a tiny copy
+of its files, in the layout it reads, for each split (train, test) into one temporary root, and
+both splits are loaded from there offline with its ``tiny_params``. Only a factory without one is
+loaded from the user's data root, where absent files may raise a one-line DataError.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import io
 import math
 import os
+import tempfile
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 import torch
 from packaging.utils import canonicalize_name
 
+from ganzoo import contracts
 from ganzoo.engine import Engine
 from ganzoo.errors import DataError
 from ganzoo.plugins import PluginInfo, load_plugins
@@ -41,6 +54,12 @@ CHECKED_KINDS = ("networks", "losses", "datasets", "schedules", "experiments")
 DEFAULT_SPECS = (DataSpec((2,)), DataSpec((1, 28, 28), num_classes=10))
 BATCH = 3
 TOLERANCE = 1e-4
+#: Consecutive calls a loss's penalty is checked over: a lazy penalty must apply within them.
+PENALTY_CALLS = 4
+#: Iterations a schedule runs before its state is saved, and again after.
+SCHEDULE_STEPS = 2
+#: The splits a data set's fixture is written and loaded for.
+FIXTURE_SPLITS = ("train", "test")
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -133,7 +152,7 @@ def check_component(engine: Engine, kind: str, name: str) -> None:
 # --- networks ---------------------------------------------------------------------------------
 def network_specs(builder: Callable) -> list[DataSpec]:
     """The DataSpecs a network builder is tested on: its ``example_specs``, else the defaults."""
-    specs = list(getattr(builder, "example_specs", None) or DEFAULT_SPECS)
+    specs = list(contracts.optional(builder, contracts.NetworkBuilder, "example_specs") or DEFAULT_SPECS)
     assert specs and all(isinstance(s, DataSpec) for s in specs), "example_specs must be a list of DataSpec"
     return specs
 
@@ -146,11 +165,18 @@ def _assert_finite(name: str, tensor) -> None:
     assert torch.isfinite(tensor).all(), f"{name} has non-finite values"
 
 
+def _known_params(params: Any, component: Component, what: str) -> dict:
+    """``params`` as a dict, when it names only parameters the component takes."""
+    assert isinstance(params, dict), f"{what} must be a dict of parameters"
+    unknown = set(params) - set(component.params)
+    assert not unknown, f"{what} names unknown parameters {sorted(unknown)}"
+    return dict(params)
+
+
 def check_network(engine: Engine, component: Component) -> None:
     """Build for each spec; G(z) has the sample shape and range, D gives one logit each; grads flow."""
-    params = dict(getattr(component.obj, "tiny_params", None) or {})
-    unknown = set(params) - set(component.params)
-    assert not unknown, f"tiny_params names unknown parameters {sorted(unknown)}"
+    params = _known_params(contracts.optional(component.obj, contracts.NetworkBuilder, "tiny_params") or {},
+                           component, "tiny_params")
     for spec in network_specs(component.obj):
         torch.manual_seed(0)
         G, D = component.obj(spec, **params)
@@ -168,7 +194,7 @@ def check_network(engine: Engine, component: Component) -> None:
         assert tuple(logits.shape) == (BATCH,), f"{spec}: D gave {tuple(logits.shape)}, want ({BATCH},)"
         _assert_finite("discriminator output", logits)
         loss = logits.mean()
-        regularization = getattr(G, "regularization", None)
+        regularization = contracts.optional(G, contracts.Generator, "regularization")
         if regularization is not None:
             term = regularization()
             assert term.dim() == 0, "regularization() must return a scalar"
@@ -213,28 +239,95 @@ def _scalar(name: str, value) -> None:
     assert math.isfinite(float(value.detach())), f"{name} is not finite"
 
 
+def same_state(a: Any, b: Any) -> bool:
+    """Whether two saved states are equal: tensors bitwise (dtype and shape too), containers item by item."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype
+                and a.shape == b.shape and torch.equal(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _checkpointed(state: Any) -> Any:
+    """``state`` after a trip through a checkpoint: saved with torch.save, loaded back weights-only."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def loss_params(component: Component) -> list[dict]:
+    """The parameter sets a loss is checked with: its defaults, then each of its ``example_params``."""
+    examples = contracts.optional(component.obj, contracts.LossFactory, "example_params") or []
+    return [{}, *(_known_params(p, component, "example_params") for p in examples)]
+
+
 def check_loss(engine: Engine, component: Component) -> None:
-    """d_loss, g_loss (and penalty, if any) are finite scalars that backpropagate."""
-    torch.manual_seed(0)
-    loss = component.obj()
+    """With the defaults and each ``example_params`` set: the losses, the penalty and the state (see below)."""
+    for params in loss_params(component):
+        where = f"loss {component.name!r}" + (f" with {params}" if params else "")
+        torch.manual_seed(0)
+        loss = component.obj(**params)
+        _check_logit_losses(loss, where)
+        _check_penalty(loss, where)
+        _check_loss_state(loss, component, params, where)
+
+
+def _check_logit_losses(loss: Any, where: str) -> None:
+    """d_loss and g_loss (given the real logits when the loss needs them) are finite scalars that backpropagate."""
     real = torch.randn(8, requires_grad=True)
     fake = torch.randn(8, requires_grad=True)
     d = loss.d_loss(real, fake)
-    _scalar("d_loss", d)
+    _scalar(f"{where}: d_loss", d)
     d.backward()
-    assert real.grad is not None and fake.grad is not None, "d_loss must depend on both logits"
-    g = loss.g_loss(fake)
-    _scalar("g_loss", g)
+    assert real.grad is not None and fake.grad is not None, f"{where}: d_loss must depend on both logits"
     fake.grad = None
+    needs_real = bool(contracts.optional(loss, contracts.Loss, "g_needs_real"))
+    g = loss.g_loss(fake, real) if needs_real else loss.g_loss(fake)
+    _scalar(f"{where}: g_loss", g)
     g.backward()
-    assert fake.grad is not None and torch.isfinite(fake.grad).all(), "g_loss must backpropagate"
-    penalty = getattr(loss, "penalty", None)
-    if penalty is not None:
-        D = TinyDiscriminator()
+    assert fake.grad is not None and torch.isfinite(fake.grad).all(), f"{where}: g_loss must backpropagate"
+
+
+def _check_penalty(loss: Any, where: str) -> None:
+    """Over consecutive calls the penalty is a finite scalar; a non-zero one backpropagates into D's parameters,
+    and at least one is non-zero (a lazy penalty returns zeros between the calls it applies on)."""
+    penalty = contracts.optional(loss, contracts.Loss, "penalty")
+    if penalty is None:
+        return
+    D = TinyDiscriminator()
+    applied = 0
+    for call in range(1, PENALTY_CALLS + 1):
+        D.zero_grad(set_to_none=True)
         term = penalty(D, torch.randn(8, 2), torch.randn(8, 2), None)
-        _scalar("penalty", term)
+        _scalar(f"{where}: penalty (call {call})", term)
+        if float(term.detach()) == 0:
+            continue
+        assert term.requires_grad, f"{where}: penalty call {call} is non-zero but does not backpropagate into D"
         term.backward()
-        assert D.fc.weight.grad is not None, "penalty must backpropagate into D"
+        grads = [p.grad for p in D.parameters() if p.grad is not None]
+        assert any(bool(g.ne(0).any()) for g in grads), f"{where}: penalty call {call} gives D no gradient"
+        for g in grads:
+            _assert_finite(f"{where}: penalty gradient", g)
+        applied += 1
+    assert applied, f"{where}: the penalty was zero in {PENALTY_CALLS} consecutive calls"
+
+
+def _check_loss_state(loss: Any, component: Component, params: dict, where: str) -> None:
+    """A loss with counters saves them through a checkpoint, and a fresh one (same params) loaded with them saves
+    the same."""
+    save = contracts.optional(loss, contracts.Loss, "state_dict")
+    load = contracts.optional(loss, contracts.Loss, "load_state_dict")
+    assert (save is None) == (load is None), f"{where}: state_dict and load_state_dict come together"
+    if save is None:
+        return
+    state = _checkpointed(save())
+    restored = component.obj(**params)
+    restored.load_state_dict(copy.deepcopy(state))
+    assert same_state(restored.state_dict(), state), f"{where}: state_dict() after load_state_dict() differs"
 
 
 # --- data sets --------------------------------------------------------------------------------
@@ -268,40 +361,106 @@ def check_data(data: Any, where: str) -> None:
         assert data.y is None, f"{where}: an unlabelled set (num_classes=0) must have y=None"
 
 
+def _load(engine: Engine, component: Component, split: str, root: Path) -> Any:
+    """The split of the data set, loaded offline from ``root`` with its ``tiny_params``."""
+    tiny = contracts.optional(component.obj, contracts.DatasetFactory, "tiny_params") or {}
+    with _offline():
+        return engine.load_data({"dataset": {"name": component.name, **tiny}}, split, root)
+
+
 def check_dataset(engine: Engine, component: Component) -> None:
+    """Real samples from the factory's ``write_fixture`` when it has one, else from the user's data root."""
+    write_fixture = contracts.optional(component.obj, contracts.DatasetFactory, "write_fixture")
+    if write_fixture is None:
+        check_user_dataset(engine, component)
+    else:
+        check_fixture_dataset(engine, component, write_fixture)
+
+
+def check_fixture_dataset(engine: Engine, component: Component, write_fixture: Callable[[Path, str], None]) -> None:
+    """Write the fixture of every split into a temporary root, then load each split from it: real samples."""
+    with tempfile.TemporaryDirectory(prefix="ganzoo-fixture-") as tmp:
+        root = Path(tmp)
+        for split in FIXTURE_SPLITS:
+            write_fixture(root, split)
+        for split in FIXTURE_SPLITS:
+            where = f"data set {component.name!r} ({split} split of its fixture)"
+            try:
+                data = _load(engine, component, split, root)
+            except DataError as exc:
+                raise AssertionError(f"{where} does not load: {exc}") from None
+            check_data(data, where)
+
+
+def check_user_dataset(engine: Engine, component: Component) -> None:
     """Load the train split offline from the user's data root; absent files must be a clear DataError."""
     from ganzoo.data import default_data_root
 
-    block = {"name": component.name, **(getattr(component.obj, "tiny_params", None) or {})}
-    with _offline():
-        try:
-            data = engine.load_data({"dataset": block}, "train", default_data_root())
-        except DataError as exc:
-            message = str(exc)
-            assert message and "\n" not in message and "Traceback" not in message, "DataError must be one line"
-            return
+    try:
+        data = _load(engine, component, "train", default_data_root())
+    except DataError as exc:
+        message = str(exc)
+        assert message and "\n" not in message and "Traceback" not in message, "DataError must be one line"
+        return
     check_data(data, f"data set {component.name!r}")
 
 
 # --- schedules --------------------------------------------------------------------------------
-def check_schedule(engine: Engine, component: Component) -> None:
-    """Two iterations on 2D points with the default loss: finite logs, G updated, state round-trips."""
+def _points() -> tuple[torch.Tensor, None]:
+    return torch.randn(8, 2), None
+
+
+def _tiny_schedule(engine: Engine, component: Component, weights: dict | None = None) -> tuple[Any, Any, Any]:
+    """(schedule, G, D): the schedule over fresh tiny networks, loaded with ``weights`` if given, and a fresh
+    default loss, built from seed 0."""
     from ganzoo.config import DEFAULT_COMPONENTS
 
     torch.manual_seed(0)
     G, D = TinyGenerator(), TinyDiscriminator()
+    if weights is not None:
+        G.load_state_dict(weights["G"])
+        D.load_state_dict(weights["D"])
     loss = engine.registry.get("losses", DEFAULT_COMPONENTS["loss"]).obj()
-    schedule = component.obj(G, D, loss, DataSpec((2,)))
-    before = [p.detach().clone() for p in G.parameters()]
-    for _ in range(2):
-        logs = schedule.step(lambda: (torch.randn(8, 2), None))
-        assert isinstance(logs, dict) and logs, "step() must return a dict of named values"
-        for key, value in logs.items():
+    return component.obj(G, D, loss, DataSpec((2,))), G, D
+
+
+def _steps(schedule: Any, n: int) -> list[dict]:
+    """The logs of ``n`` iterations on random 2D points, each a non-empty dict of finite values."""
+    logs = [schedule.step(_points) for _ in range(n)]
+    for log in logs:
+        assert isinstance(log, dict) and log, "step() must return a dict of named values"
+        for key, value in log.items():
             assert math.isfinite(float(torch.as_tensor(value).detach())), f"step() value {key!r} is not finite"
+    return logs
+
+
+def check_schedule(engine: Engine, component: Component) -> None:
+    """Two iterations on 2D points with the default loss: finite logs, G updated; then the state round-trips."""
+    schedule, G, D = _tiny_schedule(engine, component)
+    before = [p.detach().clone() for p in G.parameters()]
+    _steps(schedule, SCHEDULE_STEPS)
     assert any(not torch.equal(a, p) for a, p in zip(before, G.parameters())), "two iterations left G unchanged"
     sampler = schedule.generator_for_sampling()
     assert tuple(sampler(torch.randn(5, 4)).shape) == (5, 2), "generator_for_sampling() gives the wrong shape"
-    schedule.load_state_dict(schedule.state_dict())
+    check_schedule_resume(engine, component, schedule, G, D)
+
+
+def check_schedule_resume(engine: Engine, component: Component, schedule: Any, G: Any, D: Any) -> None:
+    """Two more iterations after a checkpoint round trip equal two more without it, bitwise on the CPU.
+
+    The checkpoint holds both networks' weights, the schedule's state and the RNG state, saved and loaded
+    back weights-only as ganzoo's checkpoints are; the restored schedule is built afresh from the same seed.
+    """
+    saved = _checkpointed({"G": G.state_dict(), "D": D.state_dict(), "schedule": schedule.state_dict(),
+                           "rng": torch.get_rng_state()})
+    continued = _steps(schedule, SCHEDULE_STEPS)
+    restored, G2, _ = _tiny_schedule(engine, component, saved)
+    restored.load_state_dict(saved["schedule"])
+    torch.set_rng_state(saved["rng"])
+    resumed = _steps(restored, SCHEDULE_STEPS)
+    what = f"{SCHEDULE_STEPS} iterations after a round trip of the schedule's state"
+    assert same_state(G2.state_dict(), G.state_dict()), f"G after {what} differs from G without it"
+    assert same_state(resumed, continued), f"the logs of {what} differ from those without it"
 
 
 # --- experiments ------------------------------------------------------------------------------
@@ -321,5 +480,6 @@ CHECKS: dict[str, Callable[[Engine, Component], None]] = {
 
 __all__ = [
     "CHECKED_KINDS", "DEFAULT_SPECS", "check_component", "check_data", "conformance_cases", "conformance_suite",
-    "engine_with", "ganzoo_engine", "ganzoo_plugin_manager", "ganzoo_register", "network_specs",
+    "engine_with", "ganzoo_engine", "ganzoo_plugin_manager", "ganzoo_register", "loss_params", "network_specs",
+    "same_state",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from ganzoo import hookimpl
@@ -16,12 +17,27 @@ def minimax():
     return Minimax()
 
 
-def non_saturating(r1_gamma: float = 0.0, r1_every: int = 1):
-    """Non-saturating loss (Goodfellow et al. 2014); ``r1_gamma`` > 0 adds the R1 penalty (Mescheder et al. 2018),
-    on every ``r1_every``-th D update (lazy regularization, Karras et al. 2020)."""
+def non_saturating(r1_gamma: float = 0.0, r1_every: int = 1, r2_gamma: float = 0.0):
+    """Non-saturating loss (Goodfellow et al. 2014); ``r1_gamma`` > 0 adds the R1 penalty on real data and
+    ``r2_gamma`` > 0 the R2 penalty on generated data (Mescheder et al. 2018), on every ``r1_every``-th D update
+    (lazy regularization, Karras et al. 2020)."""
     from ganzoo_plugins.losses import NonSaturating
 
-    return NonSaturating(r1_gamma, r1_every)
+    return NonSaturating(r1_gamma, r1_every, r2_gamma)
+
+
+non_saturating.example_params = [{"r1_gamma": 1.0}, {"r1_gamma": 1.0, "r1_every": 2}]
+
+
+def rpgan(r1_gamma: float = 0.0, r1_every: int = 1, r2_gamma: float = 0.0):
+    """Relativistic pairing loss (Jolicoeur-Martineau 2018); with ``r1_gamma`` and ``r2_gamma`` > 0, the R3GAN
+    loss (Huang et al. 2024). Penalties as for ``non-saturating``."""
+    from ganzoo_plugins.losses import RelativisticPairing
+
+    return RelativisticPairing(r1_gamma, r1_every, r2_gamma)
+
+
+rpgan.example_params = [{"r1_gamma": 1.0, "r2_gamma": 1.0}, {"r2_gamma": 1.0, "r1_every": 2}]
 
 
 def least_squares():
@@ -66,20 +82,20 @@ def n_critic(G, D, loss, spec, n_critic: int = 5, lr_g: float = 1e-4, lr_d: floa
 
 
 def registry_file() -> Path:
-    """registry.yaml: beside this package in a wheel, at the checkout's root in a source tree."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "registry.yaml"
-    return packaged if packaged.is_file() else here.parent / "registry.yaml"
+    """registry.yaml: a resource of this package when installed, the checkout's top-level file in a source tree."""
+    packaged = files(__package__).joinpath("registry.yaml")
+    return Path(str(packaged)) if packaged.is_file() else Path(__file__).resolve().parent.parent / "registry.yaml"
 
 
 @hookimpl
 def ganzoo_losses(register):
-    """The five standard adversarial losses."""
+    """The standard adversarial losses."""
     register("minimax", minimax, "saturating minimax game (Goodfellow et al. 2014)")
     register("non-saturating", non_saturating, "non-saturating G loss (Goodfellow et al. 2014)")
     register("least-squares", least_squares, "least-squares GAN (Mao et al. 2017)")
     register("hinge", hinge, "hinge loss (Lim & Ye 2017)")
     register("wgan-gp", wgan_gp, "Wasserstein + gradient penalty (Gulrajani et al. 2017)")
+    register("rpgan", rpgan, "relativistic pairing loss, + R1/R2 as in R3GAN (Jolicoeur-Martineau 2018; Huang et al. 2024)")
 
 
 @hookimpl

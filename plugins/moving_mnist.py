@@ -232,7 +232,15 @@ def moving_mnist(root: Path, split: str, download: bool, frame_size: int = 64, f
                      sequences=sequences, speed=speed, seed=seed)
 
 
+def _mnist_fixture(root: Path, split: str) -> None:
+    """A tiny synthetic MNIST split under ``root`` to generate clips from, for the conformance kit."""
+    from ganzoo_plugins.fixtures import write_mnist
+
+    write_mnist(root, split)
+
+
 moving_mnist.tiny_params = {"frame_size": 16, "frames": 4, "sequences": 32}
+moving_mnist.write_fixture = _mnist_fixture
 
 
 @hookimpl

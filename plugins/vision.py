@@ -53,12 +53,27 @@ def fashion_mnist(root: Path, split: str, download: bool, image_size: int = 0, l
     return _to_data(ds.data, ds.targets, 10, image_size, limit)
 
 
-def cifar10(root: Path, split: str, download: bool, image_size: int = 0, limit: int = 0):
-    """CIFAR-10, 3x32x32, ten classes."""
+def cifar10(root: Path, split: str, download: bool, image_size: int = 0, limit: int = 0, verify: bool = True):
+    """CIFAR-10, 3x32x32, ten classes; ``verify`` false reads batch files that differ from the official
+    release (a subset of it, or the conformance kit's fixture) without comparing their MD5 checksums."""
+    ds = _cifar10_class(verify)(str(root), train=_check_split(split), download=download)
+    return _to_data(ds.data, ds.targets, 10, image_size, limit)
+
+
+def _cifar10_class(verify: bool):
+    """torchvision's CIFAR10; unverified, its subclass that requires the files but not their checksums
+    (torchvision skips the MD5 comparison for a file listed without one)."""
     from torchvision.datasets import CIFAR10
 
-    ds = CIFAR10(str(root), train=_check_split(split), download=download)
-    return _to_data(ds.data, ds.targets, 10, image_size, limit)
+    if verify:
+        return CIFAR10
+
+    class UnverifiedCIFAR10(CIFAR10):
+        train_list = [[name, None] for name, _ in CIFAR10.train_list]
+        test_list = [[name, None] for name, _ in CIFAR10.test_list]
+        meta = {**CIFAR10.meta, "md5": None}
+
+    return UnverifiedCIFAR10
 
 
 def image_folder(root: Path, split: str, download: bool, path: str = "", image_size: int = 64,
@@ -91,6 +106,42 @@ def _open_image(path: str, mode: str):
 
     with Image.open(path) as img:
         return img.convert(mode)
+
+
+def _mnist_fixture(root: Path, split: str) -> None:
+    """A tiny synthetic MNIST split under ``root``, for the conformance kit."""
+    from ganzoo_plugins.fixtures import write_mnist
+
+    write_mnist(root, split)
+
+
+def _fashion_mnist_fixture(root: Path, split: str) -> None:
+    """A tiny synthetic Fashion-MNIST split under ``root``, for the conformance kit."""
+    from ganzoo_plugins.fixtures import write_fashion_mnist
+
+    write_fashion_mnist(root, split)
+
+
+def _cifar10_fixture(root: Path, split: str) -> None:
+    """A tiny synthetic CIFAR-10 split under ``root``, for the conformance kit (loaded with verify=False)."""
+    from ganzoo_plugins.fixtures import write_cifar10
+
+    write_cifar10(root, split)
+
+
+def _image_folder_fixture(root: Path, split: str) -> None:
+    """A tiny synthetic image folder of two classes under ``root/images``, for the conformance kit."""
+    from ganzoo_plugins.fixtures import write_image_folder
+
+    write_image_folder(root, split)
+
+
+mnist.write_fixture = _mnist_fixture
+fashion_mnist.write_fixture = _fashion_mnist_fixture
+cifar10.write_fixture = _cifar10_fixture
+cifar10.tiny_params = {"verify": False}
+image_folder.write_fixture = _image_folder_fixture
+image_folder.tiny_params = {"image_size": 16}
 
 
 @hookimpl
