@@ -23,7 +23,7 @@ from ganzoo import distributed
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.cli import main
 from ganzoo.engine import Engine
-from ganzoo.launch import launch_config
+from ganzoo.commands.launch import launch_config
 from ganzoo.runs import load_run
 from ganzoo.trainer import Trainer
 

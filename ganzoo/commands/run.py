@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from ganzoo import launch
+from ganzoo.commands import launch
 from ganzoo.commands.common import add_override_argument, err, load_engine, out, run_overrides
 from ganzoo.errors import GanzooError
 
