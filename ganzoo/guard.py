@@ -40,6 +40,19 @@ def nonfinite_parameter(modules: dict[str, torch.nn.Module]) -> str | None:
     return named[int((~finite).nonzero()[0, 0])][0]
 
 
+def find_problem(pending: list[dict[str, torch.Tensor]], step: int,
+                 networks: dict[str, torch.nn.Module]) -> tuple[int, str] | None:
+    """(step, what) of the first non-finite loss among the ``pending`` steps that end at ``step``, else of the
+    first non-finite weight of ``networks`` at ``step``; None when all are finite."""
+    if pending:
+        losses = {k: torch.stack([p[k].float() for p in pending]) for k in pending[0]}
+        found = first_nonfinite(losses, step - len(pending) + 1)
+        if found is not None:
+            return found[0], f"loss {found[1]}"
+    name = nonfinite_parameter(networks)
+    return (step, f"weight {name}") if name else None
+
+
 def lowered_learning_rates(schedule: dict, factor: float) -> dict[str, float]:
     """The schedule block's learning rates (parameters named lr*) multiplied by ``factor``."""
     return {k: v * factor for k, v in schedule.items() if k.startswith("lr") and isinstance(v, float)}

@@ -1,8 +1,12 @@
-"""The training loop: data -> schedule step -> logs / samples / checkpoints / evaluation."""
+"""The training loop: data -> schedule step -> logs / samples / checkpoints / evaluation.
+
+The Trainer holds a run's state (networks, schedule, data position, RNG) and decides when to log,
+sample, checkpoint, evaluate and roll back; what goes to disk, and how, is its ``RunWriter``'s
+(``ganzoo.run_writer``), and the divergence tests are ``ganzoo.guard``'s.
+"""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from pathlib import Path
@@ -12,15 +16,15 @@ import torch
 
 from ganzoo import contracts, distributed, fastpath
 from ganzoo.best import BestTracker
-from ganzoo.checkpoint import atomic_save, drop_after, load_checkpoint, save_step
+from ganzoo.checkpoint import load_checkpoint
 from ganzoo.data import Batcher, user_cache_dir
 from ganzoo.engine import Components, Engine
 from ganzoo.errors import CheckpointError
-from ganzoo.guard import DivergedError, first_nonfinite, lowered_learning_rates, nonfinite_parameter
+from ganzoo.guard import DivergedError, find_problem, lowered_learning_rates
 from ganzoo.metrics.base import EvalContext, model_spec
 from ganzoo.metrics.evaluate import compute
-from ganzoo.rundir import truncate_log, write_config
-from ganzoo.samples import fixed_inputs, grid_columns, save_samples
+from ganzoo.run_writer import RunWriter
+from ganzoo.samples import fixed_inputs, grid_columns
 from ganzoo.spec import Data
 
 #: What a checkpoint must hold to resume a run.
@@ -86,6 +90,7 @@ class Trainer:
         fastpath.prepare_networks((self.generator, self.discriminator), self.fast)
         # The schedule trains through DDP wrappers; checkpoints hold the unwrapped networks' weights.
         self.ranks = distributed.current()
+        self.writer = RunWriter(self.run_dir, self.ranks.is_main, train["keep_last"])
         self.components.generator = distributed.wrap(self.generator, device, config["distributed"])
         self.components.discriminator = distributed.wrap(self.discriminator, device, config["distributed"])
         self.schedule = self._make_schedule()
@@ -115,14 +120,11 @@ class Trainer:
     @property
     def checkpoint_dir(self) -> Path:
         """Where checkpoints go."""
-        return self.run_dir / "checkpoints"
+        return self.writer.checkpoint_dir
 
     def log_event(self, event: dict) -> None:
         """Append one JSON object to metrics.jsonl (rank 0 alone)."""
-        if not self.ranks.is_main:
-            return
-        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(event) + "\n")
+        self.writer.event(event)
 
     # --- sampling --------------------------------------------------------------------------
     @torch.no_grad()
@@ -145,11 +147,11 @@ class Trainer:
 
     def write_samples(self, name: str) -> list[Path]:
         """Save the fixed-noise samples as samples/<name>.* (rank 0 alone)."""
-        if not self.ranks.is_main:
+        if not self.writer.writes:
             return []
         x = self.generate(self.fixed_z, self.fixed_labels)
         real = self.data.x[:2000] if self.spec.kind == "points" else None
-        return save_samples(x, self.spec, self.run_dir / "samples" / name, self.grid_nrow, real, f"step {self.step}")
+        return self.writer.samples(x, self.spec, name, self.grid_nrow, real, f"step {self.step}")
 
     # --- checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -202,9 +204,7 @@ class Trainer:
         checkpoints; rank 0 alone). Resume and the divergence guard's rollback both come through here."""
         if state is not None:
             self.load_state_dict(state)
-        if self.ranks.is_main:
-            truncate_log(self.run_dir, self.step)
-            drop_after(self.checkpoint_dir, self.step)
+        self.writer.cut_back(self.step)
 
     def save_checkpoint(self, force: bool = False) -> Path:
         """Write checkpoints/step_<step>.pt and last.pt atomically (once per step unless forced), keeping keep_last.
@@ -216,25 +216,15 @@ class Trainer:
             state = self.state_dict()
             if self.ranks.world_size > 1:
                 state["rng_ranks"] = distributed.gather(state["rng"])
-            if self.ranks.is_main:
-                path = save_step(state, self.checkpoint_dir, self.step, self.config["train"]["keep_last"])
+            path = self.writer.checkpoint(state, self.step)
             self._saved_step = self.step
         return path
 
     # --- divergence guard ------------------------------------------------------------------
-    def _problem(self) -> tuple[int, str] | None:
-        """The first non-finite loss in flight, else the first non-finite weight, else None."""
-        if self.pending:
-            losses = {k: torch.stack([p[k].float() for p in self.pending]) for k in self.pending[0]}
-            found = first_nonfinite(losses, self.step - len(self.pending) + 1)
-            if found is not None:
-                return found[0], f"loss {found[1]}"
-        name = nonfinite_parameter({"generator": self.generator, "discriminator": self.discriminator})
-        return (self.step, f"weight {name}") if name else None
-
     def _guard(self) -> bool:
         """Check health; True after a rollback (the loop continues from the restored step), raise to stop."""
-        problem = self._problem()
+        problem = find_problem(self.pending, self.step, {"generator": self.generator,
+                                                         "discriminator": self.discriminator})
         if problem is None:
             return False
         step, what = problem
@@ -257,8 +247,7 @@ class Trainer:
         used = self.rollbacks + 1
         self.restore(state)
         self.rollbacks = used
-        if self.ranks.is_main:
-            write_config(self.run_dir, self.config)
+        self.writer.config(self.config)
         self.log_event({"event": "rollback", "step": self.step, "diverged_at": step, "cause": what, "changes": changes})
         self.save_checkpoint(force=True)
 
@@ -300,7 +289,7 @@ class Trainer:
         results = self.evaluate()
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
         if self.best is not None and self.best.update(flat, self.step):
-            atomic_save(self.state_dict(), self.checkpoint_dir / "best.pt")
+            self.writer.best(self.state_dict())
         return results
 
     def train(self, should_stop: Callable[[], int | None] | None = None) -> dict[str, Any]:
@@ -344,8 +333,7 @@ class Trainer:
                         return {}
         self.write_samples("final")
         results = self._evaluate_and_track()
-        if results:
-            (self.run_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        self.writer.results(results)
         self.save_checkpoint()
         if self.ranks.is_main:
             self.engine.notify("ganzoo_train_end", run=self)
