@@ -61,19 +61,29 @@ def test_gradient_penalty_is_zero_for_a_unit_gradient_critic(engine):
     assert loss.penalty(Steep(), real, fake, None).item() == pytest.approx(10.0 * 4)
 
 
+class NormFive(torch.nn.Module):
+    """A critic whose input gradient has norm 5 everywhere."""
+
+    def forward(self, x, labels=None):
+        return 3 * x[:, 0] - 4 * x[:, 1]
+
+
 def test_r1_penalty_is_half_gamma_times_the_squared_gradient_on_real_data(engine):
     loss = engine.registry.get("losses", "non-saturating").obj(r1_gamma=2.0)
-
-    class Steep(torch.nn.Module):
-        def forward(self, x, labels=None):
-            return 3 * x[:, 0] - 4 * x[:, 1]  # gradient norm 5 everywhere
-
     real, fake = torch.randn(8, 2), torch.randn(8, 2)
-    assert loss.penalty(Steep(), real, fake, None).item() == pytest.approx(0.5 * 2.0 * 25)
+    assert loss.penalty(NormFive(), real, fake, None).item() == pytest.approx(0.5 * 2.0 * 25)
     assert not hasattr(engine.registry.get("losses", "non-saturating").obj(), "penalty"), \
         "without r1_gamma the loss adds no penalty pass"
     with pytest.raises(ValueError, match="r1_gamma"):
         engine.registry.get("losses", "non-saturating").obj(r1_gamma=-1.0)
+
+
+def test_r2_penalizes_the_gradient_on_generated_samples_and_adds_to_r1(engine):
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    r2 = engine.registry.get("losses", "rpgan").obj(r2_gamma=2.0)
+    assert r2.penalty(NormFive(), real, fake, None).item() == pytest.approx(0.5 * 2.0 * 25)
+    both = engine.registry.get("losses", "non-saturating").obj(r1_gamma=1.0, r2_gamma=2.0)
+    assert both.penalty(NormFive(), real, fake, None).item() == pytest.approx(0.5 * 3.0 * 25)
 
 
 def test_lazy_r1_applies_every_kth_update_weighted_by_k(engine):
