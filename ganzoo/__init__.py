@@ -2,8 +2,8 @@
 
 A plugin author needs one import: ``from ganzoo import hookimpl`` (and the component protocols,
 ``ganzoo.Loss``, ``ganzoo.Schedule``, ... from ``ganzoo.contracts``). A user's Python API is
-``ganzoo.train``, ``resume``, ``load``, ``evaluate``, ``list_components`` and ``resolve_config``
-(``ganzoo.api``), imported on first use so that ``import ganzoo`` stays light.
+``ganzoo.train``, ``resume``, ``load``, ``evaluate``, ``list_components``, ``resolve_config`` and
+``explain_config`` (``ganzoo.api``), imported on first use so that ``import ganzoo`` stays light.
 """
 
 from importlib import import_module
@@ -17,7 +17,7 @@ from ganzoo.spec import Data, DataSpec
 __version__ = "0.1.0"
 
 #: The Python API, loaded from ganzoo.api on first access.
-API = ("train", "resume", "load", "evaluate", "list_components", "resolve_config", "Run")
+API = ("train", "resume", "load", "evaluate", "list_components", "resolve_config", "explain_config", "Run")
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ from ganzoo.lifecycle import Echo, Run, echo_stderr
 if TYPE_CHECKING:
     import torch
 
+    from ganzoo.config import ResolvedConfig
     from ganzoo.engine import Engine
     from ganzoo.runs import LoadedRun
     from ganzoo.spec import DataSpec
@@ -43,17 +44,26 @@ def _engine(engine: "Engine | None") -> "Engine":
 def resolve_config(experiment: "str | Path | Mapping[str, Any]", overrides: Iterable[str] = (), *,
                    engine: "Engine | None" = None) -> tuple[str, dict]:
     """(name, resolved config as a plain dict) for a registry name, a YAML file (``FILE.yaml[:NAME]``) or a
-    config dict in the form of a ``registry.yaml`` entry; every parameter it leaves out takes its default."""
-    from ganzoo.config import resolve_entry
-    from ganzoo.sources import resolve_experiment
+    config dict in the form of a ``registry.yaml`` entry; every parameter it leaves out takes its default,
+    or its parent's where the entry says ``extends: NAME``."""
+    config = explain_config(experiment, overrides, engine=engine).config
+    return config["experiment"], config
+
+
+def explain_config(experiment: "str | Path | Mapping[str, Any]", overrides: Iterable[str] = (), *,
+                   engine: "Engine | None" = None) -> "ResolvedConfig":
+    """``resolve_config``'s config with where each value came from (``.origins``: ``experiment``,
+    ``parent NAME``, ``default`` or ``--set`` per dotted key) and the experiments it extends (``.parents``)."""
+    from ganzoo.config import trace_entry
+    from ganzoo.sources import trace_experiment
 
     engine = _engine(engine)
     overrides = list(overrides)
     if isinstance(experiment, Mapping):
         entry = dict(experiment)
         name = str(entry.pop("experiment", None) or entry.pop("name", None) or DICT_EXPERIMENT)
-        return name, resolve_entry(engine.registry, name, entry, overrides)
-    return resolve_experiment(engine, str(experiment), overrides)
+        return trace_entry(engine.registry, name, entry, overrides)
+    return trace_experiment(engine, str(experiment), overrides)
 
 
 def list_components(kind: str = "experiments", pattern: str | None = None, *,
@@ -93,7 +103,8 @@ def start(experiment: "str | Path | Mapping[str, Any]", *, steps: int | None = N
           data_root: str | Path | None = None, progress: bool = True, engine: "Engine | None" = None,
           echo: Echo = echo_stderr) -> "Trainer":
     """Validate an experiment, create its run directory and return its trainer, untrained (``train`` = this +
-    ``ganzoo.lifecycle.train_to_end``). Everything is checked before the directory is created."""
+    ``ganzoo.lifecycle.train_to_end``). Everything is checked before the directory is created; from then on
+    this process holds its lock (``ganzoo.runlock``) until ``train_to_end`` ends or ``trainer.writer.release()``."""
     from ganzoo.data import default_data_root
     from ganzoo.lifecycle import start_trainer
 
@@ -107,12 +118,14 @@ def reopen(run_dir: str | Path, *, overrides: Iterable[str] = (), experiment: st
            engine: "Engine | None" = None, echo: Echo = echo_stderr) -> "Trainer":
     """A run's trainer restored from its newest good checkpoint, the resume recorded, untrained (``resume`` =
     this + ``train_to_end``). ``overrides`` change its config, and are recorded; ``experiment``, when given,
-    must be the run's."""
+    must be the run's. Locked like ``start``: a run another process writes raises ``RunLockedError``. The data
+    comes from ``data_root``, else the root the run recorded (if it still exists), else $GANZOO_DATA / the cache."""
     from ganzoo.data import default_data_root
     from ganzoo.lifecycle import resume_trainer
+    from ganzoo.runs import recorded_data_root
 
     return resume_trainer(_engine(engine), Path(run_dir), experiment, list(overrides), _device(device),
-                          default_data_root(data_root), progress, echo)
+                          default_data_root(data_root, recorded_data_root(run_dir)), progress, echo)
 
 
 def train(experiment: "str | Path | Mapping[str, Any]", *, steps: int | None = None, seed: int | None = None,
@@ -127,6 +140,9 @@ def train(experiment: "str | Path | Mapping[str, Any]", *, steps: int | None = N
     finish the step and checkpoint (``Run.stopped_by``; continue with ``resume``). A run that fails
     before its first step leaves no directory behind. Inside a torchrun job each rank calls it.
     """
+    engine = _engine(engine)
+    # Checked before torch is imported, so a bad config is answered at once; ``start`` resolves it again below.
+    resolve_config(experiment, _overrides(overrides, steps, seed), engine=engine)
     from ganzoo import distributed
     from ganzoo.lifecycle import train_to_end
     from ganzoo.rundir import remove_unstarted
@@ -160,6 +176,7 @@ def resume(run_dir: str | Path, *, overrides: Iterable[str] = (), steps: int | N
         trainer = reopen(run_dir, overrides=_overrides(overrides, steps, None), experiment=experiment,
                          device=device, data_root=data_root, progress=progress, engine=engine, echo=echo)
         if trainer.step >= trainer.total_steps:
+            trainer.writer.release()
             return Run(trainer.run_dir, trainer.config, trainer.step, dict(trainer.last_eval), rank=trainer.ranks.rank)
         return train_to_end(trainer, should_stop)
 
@@ -284,14 +301,17 @@ def evaluate(source: "str | Path | Run", metrics: Iterable[str] | None = None, *
     """Metrics of a run (a directory or ``Run``) or of samples made elsewhere (an ``.npz`` or a folder of
     images, with ``dataset`` naming the data set they imitate): ``{metric: {"values": ..., "protocol": ...}}``.
 
-    Defaults come from the run's config (eval.metrics, eval.n, train.seed, eval.split); for samples,
-    the ``fd`` metric, seed 0 and the test split. Nothing is written; ``ganzoo eval`` writes eval.json.
+    Defaults come from the run's config (eval.metrics that are installed, eval.n, train.seed, eval.split, the
+    data root it recorded if that still exists); for samples, the ``fd`` metric, seed 0 and the test split.
+    Each protocol holds its ``reference``: what real data scores under it. Nothing is written; ``ganzoo eval``
+    writes eval.json.
     """
     import torch
 
     from ganzoo.data import default_data_root, user_cache_dir
     from ganzoo.device import resolve_device
     from ganzoo.metrics.evaluate import evaluate_run, evaluate_samples
+    from ganzoo.runs import recorded_data_root
 
     if n is not None and n < 2:
         raise GanzooError(f"n must be at least 2, got {n}")
@@ -300,8 +320,8 @@ def evaluate(source: "str | Path | Run", metrics: Iterable[str] | None = None, *
         raise GanzooError("name at least one metric, e.g. metrics=['fd'] (see 'ganzoo list metrics')")
     engine = _engine(engine)
     device = device if isinstance(device, torch.device) else resolve_device(device)
-    root, cache = default_data_root(data_root), user_cache_dir()
     path = Path(source.run_dir if isinstance(source, Run) else source)
+    root, cache = default_data_root(data_root, recorded_data_root(path)), user_cache_dir()
     if dataset is not None:
         return evaluate_samples(engine, path, dataset, names or ["fd"], n, seed if seed is not None else 0,
                                 split or "test", device, root, cache)
@@ -311,5 +331,5 @@ def evaluate(source: "str | Path | Run", metrics: Iterable[str] | None = None, *
     return evaluate_run(engine, path, names, n, seed, split, device, root, cache, checkpoint)
 
 
-__all__ = ["Run", "TrainedGenerator", "evaluate", "list_components", "load", "reopen", "resolve_config", "resume",
-           "start", "train"]
+__all__ = ["Run", "TrainedGenerator", "evaluate", "explain_config", "list_components", "load", "reopen",
+           "resolve_config", "resume", "start", "train"]

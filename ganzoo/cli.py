@@ -1,14 +1,17 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's global completion looks for this marker)
 """The command line: parses, calls the library, prints. Bad input exits 2 with one line.
 
 Each subcommand is a module under ``ganzoo.commands`` with ``add_parser(subparsers)``, which
 sets the handler (``parser.set_defaults(handler=...)``); modules must not import torch at the
-top, so ``ganzoo --help`` stays fast.
+top, so ``ganzoo --help`` stays fast. Shell completion (``ganzoo.commands.completion``) answers
+before any argument is parsed, and only when the shell asks.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ganzoo import __version__
@@ -50,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     from ganzoo.errors import GanzooError
 
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:
+        from ganzoo.commands.completion import answer
+
+        answer(parser)
     args = parse(parser, sys.argv[1:] if argv is None else list(argv))
     if args.command is None:
         parser.print_help()

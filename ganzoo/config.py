@@ -1,4 +1,5 @@
-"""Experiment config: registry entry <- component defaults <- --set overrides, validated.
+"""Experiment config: registry entry (over the entries it extends) <- component defaults <- --set overrides,
+validated.
 
 A resolved config is plain data (dicts, lists, numbers, strings) with one block per component
 (``name`` plus that component's parameters) and the fixed sections below.
@@ -9,12 +10,14 @@ from __future__ import annotations
 import copy
 import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, UnknownNameError
+from ganzoo.extends import REGISTRY, EntryKey, FindParent, flatten, label, set_origin
 from ganzoo.registry import Registry
 
 #: Component blocks of a config and the registry kind each names.
@@ -224,6 +227,17 @@ def _drop_foreign_params(raw: dict, key: str, overridden: set[tuple[str, str]], 
     raw[key] = {p: v for p, v in block.items() if p == "name" or p in params or (key, p) in overridden}
 
 
+@dataclass
+class ResolvedConfig:
+    """A resolved config with where each value came from: ``origins`` maps each dotted key to
+    ``experiment`` (the entry itself), ``parent NAME`` (an entry it extends), ``default`` or ``--set``;
+    ``parents`` names the entries it extends, nearest first."""
+
+    config: dict
+    origins: dict[str, str]
+    parents: list[str]
+
+
 def resolve(registry: Registry, experiment: str, overrides: list[str] | None = None) -> dict:
     """One plain, validated config for an experiment, with overrides applied."""
     return resolve_entry(registry, experiment, registry.get("experiments", experiment).obj, overrides)
@@ -231,7 +245,17 @@ def resolve(registry: Registry, experiment: str, overrides: list[str] | None = N
 
 def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: list[str] | None = None) -> dict:
     """One plain, validated config from an experiment entry (registry, file or saved run), with overrides."""
-    raw = copy.deepcopy(entry)
+    return trace_entry(registry, experiment, entry, overrides).config
+
+
+def trace_entry(registry: Registry, experiment: str, entry: dict, overrides: list[str] | None = None, *,
+                scope: str = REGISTRY, siblings: Mapping[str, dict] | None = None) -> ResolvedConfig:
+    """Resolve an entry as ``resolve_entry`` does, recording each value's origin. ``scope`` is where the entry
+    lives (an experiments file's path, else the registry); its ``extends`` looks in ``siblings`` (the file's
+    other entries) first, then in the registry."""
+    flat = flatten((scope, experiment), entry, _parent_finder(registry, siblings or {}),
+                   lambda key, name: registry.get(COMPONENTS[key], name).params, COMPONENTS)
+    raw, origins = flat.entry, flat.origins
     names_before = {key: _component_name(raw.get(key)) for key in COMPONENTS}
     overridden: set[tuple[str, str]] = set()
     for text in overrides or []:
@@ -240,6 +264,8 @@ def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: l
             raise _unknown_key(".".join(keys), sorted(TOP_LEVEL), experiment)
         _set_path(raw, keys, value)
         overridden.add((keys[0], keys[1] if len(keys) > 1 else "name"))
+        component_name = len(keys) == 1 and keys[0] in COMPONENTS and isinstance(value, str)
+        set_origin(origins, ".".join(keys) + (".name" if component_name else ""), value, "--set")
     for key in COMPONENTS:
         if _component_name(raw.get(key)) != names_before[key]:
             _drop_foreign_params(raw, key, overridden, registry)
@@ -270,7 +296,36 @@ def resolve_entry(registry: Registry, experiment: str, entry: dict, overrides: l
     _check_threads(config["train"])
     _check_metrics(config, registry)
     _check_plain(config, experiment)
-    return config
+    return ResolvedConfig(config, _leaf_origins(config, origins), flat.parents)
+
+
+def _parent_finder(registry: Registry, siblings: Mapping[str, dict]) -> FindParent:
+    """Parents come from the entry's own file (another entry of that name), else from the registry."""
+    def find(name: str, child: EntryKey) -> tuple[EntryKey, dict]:
+        scope, child_name = child
+        if scope != REGISTRY and name != child_name and name in siblings:
+            return (scope, name), siblings[name]
+        try:
+            return (REGISTRY, name), registry.get("experiments", name).obj
+        except UnknownNameError:
+            close = difflib.get_close_matches(name, [*siblings, *registry.names("experiments")], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(f"{label(child)!r} extends unknown experiment {name!r}; {hint}"
+                              "see 'ganzoo list'") from None
+
+    return find
+
+
+def _leaf_origins(config: dict, origins: dict[str, str], prefix: str = "") -> dict[str, str]:
+    """The origin of every leaf of a resolved config (``default`` where no entry or --set gave it)."""
+    found: dict[str, str] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found.update(_leaf_origins(value, origins, path + "."))
+        elif path != "experiment":
+            found[path] = origins.get(path, "default")
+    return found
 
 
 def _check_threads(train: dict) -> None:

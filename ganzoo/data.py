@@ -16,10 +16,13 @@ def user_cache_dir() -> Path:
     return Path(base) / "ganzoo"
 
 
-def default_data_root(explicit: str | Path | None = None) -> Path:
-    """--data-root if given, else GANZOO_DATA, else the user cache's data directory."""
+def default_data_root(explicit: str | Path | None = None, recorded: str | Path | None = None) -> Path:
+    """--data-root if given, else the root a run recorded (config.yaml ``run.data_root``) if it still exists,
+    else GANZOO_DATA, else the user cache's data directory."""
     if explicit:
         return Path(explicit).expanduser()
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
     env = os.environ.get("GANZOO_DATA")
     return Path(env).expanduser() if env else user_cache_dir() / "data"
 

@@ -75,8 +75,24 @@ class Engine:
     def build(self, config: dict, spec: Any) -> Components:
         """Build networks and loss for a data spec (on the CPU; the trainer moves them), each checked
         against its contract (``ganzoo.contracts``)."""
+        G, D = self.build_networks(config, spec)
+        loss_cfg = dict(config["loss"])
+        made = self.registry.get("losses", loss_cfg.pop("name"))
+        loss = contracts.check(made.obj(**loss_cfg), contracts.Loss, _what(made, "loss"))
+        return Components(G, D, loss, None)
+
+    def build_networks(self, config: dict, spec: Any, origin: dict | None = None) -> tuple[Any, Any]:
+        """Build the generator and discriminator alone (what sampling needs: no loss, schedule or metric), on
+        the CPU, each checked against its contract. A network whose plugin is gone is one line naming what
+        provides it: ``origin`` ({plugin, distribution, version}), else the run's record (``run.network``)."""
         net = dict(config["network"])
-        builder = self.registry.get("networks", net.pop("name"))
+        name = net.pop("name")
+        origin = origin or (config.get("run") or {}).get("network")
+        if origin and name not in self.registry.names("networks"):
+            raise PluginError(f"network {name!r} comes from plugin {origin['plugin']} ({origin['distribution']} "
+                              f"{origin['version']}), which is not installed; install it with "
+                              f"'ganzoo install {origin['distribution']}=={origin['version']}'")
+        builder = self.registry.get("networks", name)
         built = builder.obj(spec, **net)
         if not (isinstance(built, tuple) and len(built) == 2):
             raise PluginError(f"network {builder.name!r} of plugin {builder.plugin} ({builder.distribution}) returned "
@@ -84,10 +100,7 @@ class Engine:
         G, D = built
         contracts.check(G, contracts.Generator, _what(builder, "generator"))
         contracts.check(D, contracts.Discriminator, _what(builder, "discriminator"))
-        loss_cfg = dict(config["loss"])
-        made = self.registry.get("losses", loss_cfg.pop("name"))
-        loss = contracts.check(made.obj(**loss_cfg), contracts.Loss, _what(made, "loss"))
-        return Components(G, D, loss, None)
+        return G, D
 
     def make_schedule(self, config: dict, components: Components, spec: Any) -> Any:
         """The schedule, built over networks already on their device and checked against its contract."""

@@ -25,7 +25,7 @@ from torch import nn
 from ganzoo import __version__
 from ganzoo.checkpoint import atomic_write_bytes
 from ganzoo.engine import Engine
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, PluginError
 from ganzoo.metrics.base import generator_classes
 from ganzoo.runs import LoadedRun
 from ganzoo.spec import DataSpec
@@ -88,8 +88,7 @@ def export_metadata(run: LoadedRun, fmt: str, engine: Engine) -> dict[str, Any]:
         "latent_dim": int(run.generator.latent_dim),
         "num_classes": generator_classes(run.generator),
         "spec": run.spec.to_dict(),
-        "network": {"name": network["name"], "plugin": component.plugin,
-                    "distribution": component.distribution, "version": component.version},
+        "network": component.origin(),
         "config": run.config,
     }
 
@@ -220,15 +219,12 @@ def read_metadata(meta_file: Path) -> dict[str, Any]:
 
 
 def _build_generator(meta: dict[str, Any], spec: DataSpec, engine: Engine) -> nn.Module:
-    """The export's generator, built by the network builder its plugin registers (weights not loaded yet)."""
-    network = dict(meta["config"]["network"])
-    name = network.pop("name")
-    if name not in engine.registry.names("networks"):
-        origin = meta["network"]
-        raise ExportError(f"network {name!r} comes from plugin {origin['plugin']} (distribution "
-                          f"{origin['distribution']} {origin['version']}), which is not installed; "
-                          f"install it with 'ganzoo install {origin['distribution']}'")
-    return engine.registry.get("networks", name).obj(spec, **network)[0]
+    """The export's generator, built by the network builder its plugin registers and checked against its
+    contract (weights not loaded yet); a missing plugin is named with the command that installs it."""
+    try:
+        return engine.build_networks(meta["config"], spec, origin=meta["network"])[0]
+    except PluginError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def _load_weights(generator: nn.Module, weights: Path) -> None:

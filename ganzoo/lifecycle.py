@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import torch
 
     from ganzoo.engine import Engine
+    from ganzoo.runlock import DirectoryLock
     from ganzoo.trainer import Trainer
 
 Echo = Callable[[str], None]
@@ -112,27 +113,77 @@ def start_trainer(engine: "Engine", name: str, config: dict, device: "torch.devi
                   data_root: Path, progress: bool, echo: Echo) -> "Trainer":
     """Create the run directory for a validated config and build its trainer; nothing is trained yet.
 
-    Rank 0 plans and writes the directory; every rank builds its trainer.
+    Rank 0 plans and writes the directory, and locks it as it creates it: the trainer's writer holds
+    the lock until ``train_to_end`` ends (or ``trainer.writer.release()``). Every rank builds its trainer.
     """
     from ganzoo import distributed
-    from ganzoo.rundir import create_run_dir, plan_run_dir
+    from ganzoo.rundir import plan_run_dir
 
     run_dir = distributed.from_main(lambda: plan_run_dir(None if out is None else str(out), name))
     trainer = build_trainer(engine, config, device, run_dir, data_root, progress)
-    config["run"] = {"device": str(device), "data": trainer.spec.to_dict(), "versions": versions(engine, config),
+    config["run"] = {"device": str(device), "data": trainer.spec.to_dict(), "data_root": str(Path(data_root).resolve()),
+                     "versions": versions(engine, config),
+                     "network": engine.registry.get("networks", config["network"]["name"]).origin(),
                      "distributed": distributed.record(config, device)}
+    distributed.from_main(lambda: _create_locked(trainer, name, config))
     if distributed.current().is_main:
-        create_run_dir(run_dir, config)
         echo(f"training {name} on {device}{ranks_note(trainer)} for {config['train']['steps']} steps -> {run_dir}")
     return trainer
+
+
+def _create_locked(trainer: "Trainer", name: str, config: dict) -> None:
+    """Lock the new run directory as it is created, then write it; the trainer's writer keeps the lock."""
+    from ganzoo.rundir import create_run_dir, plan_run_dir
+    from ganzoo.runlock import acquire
+
+    lock = acquire(trainer.run_dir, create=True)
+    try:
+        plan_run_dir(str(trainer.run_dir), name)  # again, under the lock: a run started beside this one is refused
+        create_run_dir(trainer.run_dir, config)
+    except BaseException:
+        lock.release()
+        raise
+    trainer.writer.lock = lock
 
 
 def resume_trainer(engine: "Engine", run_dir: Path, experiment: str | None, overrides: list[str],
                    device: "torch.device", data_root: Path, progress: bool, echo: Echo) -> "Trainer":
     """A trainer restored from a run's newest good checkpoint, the resume recorded; nothing is trained yet.
 
-    A run already at its total steps comes back loaded, with nothing written.
+    Rank 0 locks the run directory before reading it (another writer is refused before anything is
+    written); the trainer's writer holds the lock until ``train_to_end`` ends (or
+    ``trainer.writer.release()``). A run already at its total steps comes back loaded, with nothing written.
     """
+    lock = _lock_run(Path(run_dir))
+    try:
+        trainer = _restored(engine, Path(run_dir), experiment, overrides, device, data_root, progress, echo)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    trainer.writer.lock = lock
+    return trainer
+
+
+def _lock_run(run_dir: Path) -> "DirectoryLock | None":
+    """Rank 0's lock on a run directory (every rank stops when another process holds it); None on the other
+    ranks, and for a directory that is no run (``plan_resume`` then says what is wrong)."""
+    from ganzoo import distributed
+    from ganzoo.runlock import acquire
+
+    held: list["DirectoryLock"] = []
+
+    def take() -> None:
+        if (run_dir / "config.yaml").is_file():
+            held.append(acquire(run_dir))
+
+    distributed.from_main(take)
+    return held[0] if held else None
+
+
+def _restored(engine: "Engine", run_dir: Path, experiment: str | None, overrides: list[str],
+              device: "torch.device", data_root: Path, progress: bool, echo: Echo) -> "Trainer":
+    """The resume itself, under the run directory's lock."""
     from ganzoo import distributed
     from ganzoo.resume import plan_resume
     from ganzoo.rundir import write_config
@@ -165,6 +216,7 @@ def resume_trainer(engine: "Engine", run_dir: Path, experiment: str | None, over
     record = {"step": trainer.step, "device": str(device), "world_size": trainer.ranks.world_size,
               "changes": plan.changes}
     config["run"]["device"] = str(device)
+    config["run"]["data_root"] = str(Path(data_root).resolve())
     config["run"]["resumes"] = list(config["run"].get("resumes") or []) + [record]
     if main:
         write_config(run_dir, config)
@@ -188,22 +240,25 @@ def train_to_end(trainer: "Trainer", should_stop: Callable[[], int | None] | Non
     The first signal finishes the step, writes a checkpoint and returns a Run with ``stopped_by``
     set; a second raises ``ganzoo.signals.Aborted`` at once. ``should_stop`` may also return a
     signal number to stop the same way (e.g. a time budget). Every rank of a distributed run
-    agrees on the stop.
+    agrees on the stop. However training ends, the run directory's lock is released.
     """
     from ganzoo import distributed
     from ganzoo.signals import Aborted, GracefulStop
 
     first = trainer.step
-    with GracefulStop() as stop:
-        def poll() -> int | None:
-            requested = stop.requested()
-            return requested if requested is not None or should_stop is None else should_stop()
+    try:
+        with GracefulStop() as stop:
+            def poll() -> int | None:
+                requested = stop.requested()
+                return requested if requested is not None or should_stop is None else should_stop()
 
-        try:
-            results = trainer.train(distributed.agreed(poll))
-        except Aborted as exc:
-            exc.run_dir = trainer.run_dir
-            raise
-    distributed.finish()
+            try:
+                results = trainer.train(distributed.agreed(poll))
+            except Aborted as exc:
+                exc.run_dir = trainer.run_dir
+                raise
+        distributed.finish()
+    finally:
+        trainer.writer.release()
     return Run(trainer.run_dir, trainer.config, trainer.step, results, trainer.stopped_by, trainer.step - first,
                trainer.ranks.rank)

@@ -37,6 +37,10 @@ class Component:
     version: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    def origin(self) -> dict[str, str]:
+        """Where it came from, as runs and exports record it: name, plugin, distribution, version."""
+        return {"name": self.name, "plugin": self.plugin, "distribution": self.distribution, "version": self.version}
+
 
 def config_params(fn: Callable, handed: int, where: str) -> dict[str, Any]:
     """The config parameters of a component callable: its keyword parameters and their defaults."""

@@ -4,7 +4,8 @@ The trainer decides *when* (log, sample, checkpoint and evaluation intervals, th
 guard); a ``RunWriter`` decides *how*: metrics.jsonl events, sample files, step checkpoints
 and last.pt, best.pt, eval.json, config.yaml, and cutting the directory back to a step.
 Every file but metrics.jsonl is written atomically. Under DDP only rank 0's writer writes;
-the others' calls do nothing.
+the others' calls do nothing. The writer carries the directory's lock (``ganzoo.runlock``) when
+the lifecycle took one for it, until ``release()``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ganzoo.rundir import truncate_log, write_config
 if TYPE_CHECKING:
     import torch
 
+    from ganzoo.runlock import DirectoryLock
     from ganzoo.spec import DataSpec
 
 
@@ -27,6 +29,13 @@ class RunWriter:
 
     def __init__(self, run_dir: Path, writes: bool, keep_last: int) -> None:
         self.run_dir, self.writes, self.keep_last = Path(run_dir), writes, keep_last
+        self.lock: "DirectoryLock | None" = None
+
+    def release(self) -> None:
+        """Let another process write this run directory (its lock released, when this writer holds one)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     @property
     def checkpoint_dir(self) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ganzoo.checkpoint import atomic_write_bytes
 from ganzoo.config import to_yaml
 from ganzoo.errors import RunDirError
+from ganzoo.runlock import acquire, is_lock_file
 
 
 def plan_run_dir(out: str | None, experiment: str) -> Path:
@@ -27,7 +28,7 @@ def plan_run_dir(out: str | None, experiment: str) -> Path:
     if path.exists():
         if not path.is_dir():
             raise RunDirError(f"--out {path} is a file, not a directory; choose another --out")
-        if any(path.iterdir()):
+        if any(not is_lock_file(p) for p in path.iterdir()):
             held = "a run" if (path / "config.yaml").exists() else "other files"
             raise RunDirError(f"--out {path} already holds {held}; choose another --out (or resume with --resume {path})")
     ancestor = path
@@ -61,8 +62,15 @@ def has_checkpoint(path: Path) -> bool:
 
 
 def remove_unstarted(path: Path) -> None:
-    """Remove a run directory this command created that never reached a checkpoint."""
-    if Path(path).is_dir() and not has_checkpoint(path):
+    """Remove a run directory this command created that never reached a checkpoint (under its lock: one
+    another process took over meanwhile is left to it)."""
+    if not Path(path).is_dir() or has_checkpoint(path):
+        return
+    try:
+        lock = acquire(path)
+    except RunDirError:
+        return
+    with lock:
         shutil.rmtree(path, ignore_errors=True)
 
 

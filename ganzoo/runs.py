@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ganzoo.checkpoint import load_checkpoint
+from ganzoo.config import load_yaml_file
 from ganzoo.engine import Engine
 from ganzoo.errors import CheckpointError, GanzooError, RunDirError
 from ganzoo.spec import DataSpec
@@ -26,8 +27,9 @@ class LoadedRun:
 
 def load_run(run_dir: str | Path, device: torch.device, engine: Engine | None = None,
              checkpoint: str = "last.pt") -> LoadedRun:
-    """Rebuild a run's generator from its checkpoint on any device, in eval mode; a checkpoint that does not
-    fit its own config is reported as corrupt."""
+    """Rebuild a run's generator from its checkpoint on any device, in eval mode, through its network plugin
+    alone (the loss, schedule and metric plugins may be gone); a checkpoint that does not fit its own config
+    is reported as corrupt."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir} is not a run directory; pass the directory 'ganzoo run' printed")
@@ -35,7 +37,7 @@ def load_run(run_dir: str | Path, device: torch.device, engine: Engine | None = 
     engine = engine or Engine()
     try:
         config, spec = state["config"], DataSpec.from_dict(state["spec"])
-        generator = engine.build(config, spec).generator
+        generator = engine.build_networks(config, spec)[0]
         weights = state["generator"]
         ema = state.get("schedule", {}).get("ema")
         if ema is not None:
@@ -47,3 +49,17 @@ def load_run(run_dir: str | Path, device: torch.device, engine: Engine | None = 
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its run's config ({detail})") from None
     return LoadedRun(run_dir, generator.to(device).eval(), config, spec, int(state["step"]))
+
+
+def recorded_data_root(run_dir: str | Path) -> str | None:
+    """The data root a run was trained from (config.yaml ``run.data_root``); None when it records none."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        config = load_yaml_file(path)
+    except GanzooError:
+        return None
+    run = config.get("run") if isinstance(config, dict) else None
+    root = run.get("data_root") if isinstance(run, dict) else None
+    return root if isinstance(root, str) else None

@@ -6,18 +6,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ganzoo.config import load_experiments_file, resolve_entry
+from ganzoo.config import ResolvedConfig, load_experiments_file, trace_entry
 from ganzoo.errors import ConfigError
 from ganzoo.registry import NAME_PATTERN
 
 FILE_ARGUMENT = re.compile(r"(?P<path>.+\.ya?ml)(?::(?P<name>[^/\\]+))?", re.IGNORECASE)
 
 
-def resolve_experiment(engine: Any, argument: str, overrides: list[str]) -> tuple[str, dict]:
-    """(name, validated config) for a registry name or ``FILE.yaml`` / ``FILE.yaml:NAME``."""
+def trace_experiment(engine: Any, argument: str, overrides: list[str]) -> ResolvedConfig:
+    """The validated config, with origins, of a registry name or ``FILE.yaml`` / ``FILE.yaml:NAME`` (whose
+    ``extends`` may name another entry of the file, or a registry experiment)."""
     match = FILE_ARGUMENT.fullmatch(argument)
     if match is None:
-        return argument, engine.resolve(argument, overrides)
+        return trace_entry(engine.registry, argument, engine.registry.get("experiments", argument).obj, overrides)
     path, wanted = Path(match["path"]), match["name"]
     entries = load_experiments_file(path)
     for name in entries:
@@ -30,4 +31,4 @@ def resolve_experiment(engine: Any, argument: str, overrides: list[str]) -> tupl
         wanted = next(iter(entries))
     if wanted not in entries:
         raise ConfigError(f"{path} has no experiment {wanted!r}; it holds {', '.join(entries) or 'none'}")
-    return wanted, resolve_entry(engine.registry, wanted, entries[wanted], overrides)
+    return trace_entry(engine.registry, wanted, entries[wanted], overrides, scope=str(path), siblings=entries)

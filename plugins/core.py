@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ganzoo import hookimpl
 from ganzoo.config import load_experiments_file
-from ganzoo.metrics.base import Metric
+from ganzoo.metrics.base import Metric, scored_on_real
 
 
 def minimax():
@@ -114,9 +114,10 @@ def modes(ctx):
 
 @hookimpl
 def ganzoo_metrics(register):
-    """The PacGAN modes metric for 2D mixtures."""
+    """The PacGAN modes metric for 2D mixtures; its reference: the same statistics of real samples."""
     register("modes", Metric(modes, kinds=("points",), goals={"modes": "max", "high_quality": "max",
-                                                                      "reverse_kl": "min"}),
+                                                                      "reverse_kl": "min"},
+                             reference=scored_on_real(modes, "modes", "high_quality", "reverse_kl", label="real")),
              "modes covered, high-quality fraction, reverse KL (PacGAN protocol)")
 
 

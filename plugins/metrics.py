@@ -6,7 +6,7 @@ Each entry imports its implementation on first call, so torch stays out of ``gan
 from __future__ import annotations
 
 from ganzoo import hookimpl
-from ganzoo.metrics.base import Metric
+from ganzoo.metrics.base import Metric, Reference, scored_on_real
 
 
 def fd(ctx):
@@ -51,20 +51,29 @@ def fid_inception(ctx):
     return compute(ctx)
 
 
+def evaluator_test_accuracy(ctx, result):
+    """Conditional accuracy's reference: the evaluator's own accuracy on the test split's real digits."""
+    return Reference("evaluator test accuracy", {"accuracy": result.protocol["evaluator_test_accuracy"]},
+                     result.protocol["evaluator_test_samples"])
+
+
 @hookimpl
 def ganzoo_metrics(register):
-    """The image metrics; all but fid-inception use the evaluator ganzoo trains itself."""
-    register("fd", Metric(fd, kinds=("image",), goals={"fd": "min"}),
+    """The image metrics; all but fid-inception use the evaluator ganzoo trains itself. Each names its reference:
+    the same metric on two disjoint real sets, or the evaluator's test accuracy."""
+    register("fd", Metric(fd, kinds=("image",), goals={"fd": "min"}, reference=scored_on_real(fd)),
              "Fréchet distance in self-trained evaluator features (Heusel et al. 2017)")
-    register("kid", Metric(kid, kinds=("image",), goals={"kid": "min"}),
+    register("kid", Metric(kid, kinds=("image",), goals={"kid": "min"}, reference=scored_on_real(kid, "kid")),
              "kernel distance, unbiased polynomial MMD in evaluator features (Bińkowski et al. 2018)")
     register("prdc", Metric(prdc, kinds=("image",), goals={"precision": "max", "recall": "max", "density": "max",
-                                                          "coverage": "max"}),
+                                                          "coverage": "max"}, reference=scored_on_real(prdc)),
              "precision, recall, density, coverage, k=5 (Naeem et al. 2020)")
     register("conditional-accuracy", Metric(conditional_accuracy, kinds=("image",), conditional=True,
-                                            goals={"accuracy": "max"}),
+                                            goals={"accuracy": "max"}, reference=evaluator_test_accuracy),
              "share of samples the evaluator assigns to the requested class")
-    register("classifier-score", Metric(classifier_score, kinds=("image",), goals={"score": "max"}),
+    register("classifier-score", Metric(classifier_score, kinds=("image",), goals={"score": "max"},
+                                        reference=scored_on_real(classifier_score, "score", label="real")),
              "Inception-Score formula with the self-trained classifier (Salimans et al. 2016)")
-    register("fid-inception", Metric(fid_inception, kinds=("image",), goals={"fid": "min"}),
+    register("fid-inception", Metric(fid_inception, kinds=("image",), goals={"fid": "min"},
+                                     reference=scored_on_real(fid_inception)),
              "FID in torchvision Inception-v3 features; weights must already be in the torch hub cache")

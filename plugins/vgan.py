@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ganzoo import hookimpl
-from ganzoo.metrics.base import Metric
+from ganzoo.metrics.base import Metric, reported_real, scored_on_real
 from ganzoo.spec import DataSpec
 
 
@@ -60,10 +60,15 @@ def motion(ctx):
 
 @hookimpl
 def ganzoo_metrics(register):
-    """Video metrics: per-frame Fréchet distance, digit-identity consistency, motion statistic."""
-    register("frechet-frames", Metric(frechet_frames, kinds=("video",), goals={"fd": "min"}),
+    """Video metrics: per-frame Fréchet distance, digit-identity consistency, motion statistic; each with its
+    reference (two disjoint sets of real clips, or the real clips' values the metric measures itself)."""
+    register("frechet-frames", Metric(frechet_frames, kinds=("video",), goals={"fd": "min"},
+                                      reference=scored_on_real(frechet_frames)),
              "Fréchet distance of per-frame evaluator features, generated vs real frames")
-    register("digit-consistency", Metric(digit_consistency, kinds=("video",), goals={"fake": "max"}),
+    register("digit-consistency", Metric(digit_consistency, kinds=("video",), goals={"fake": "max"},
+                                         reference=reported_real("real clips", fake="real",
+                                                                 fake_agreement="real_agreement")),
              "share of clips whose predicted digit stays the same in every frame (real clips: the ceiling)")
-    register("motion", Metric(motion, kinds=("video",), goals={"gap": "min"}),
+    register("motion", Metric(motion, kinds=("video",), goals={"gap": "min"},
+                              reference=reported_real("real clips", fake="real")),
              "mean absolute frame-to-frame difference, generated vs real")

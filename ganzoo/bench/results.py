@@ -10,10 +10,11 @@ from pathlib import Path
 
 from ganzoo.checkpoint import atomic_write_bytes
 from ganzoo.errors import GanzooError
+from ganzoo.runlock import is_lock_file
 
 FORMAT = 1
-#: Protocol keys that name one run rather than the way it was measured.
-RUN_KEYS = ("run", "checkpoint", "step", "ganzoo_version")
+#: Protocol keys that name one run rather than the way it was measured (the real-data reference follows from the rest).
+RUN_KEYS = ("run", "checkpoint", "step", "ganzoo_version", "reference")
 
 
 class ResultsError(GanzooError):
@@ -61,7 +62,7 @@ def open_results(out: Path, suite: dict, machine: dict) -> dict:
         data["suite"] = suite
         data["machine"] = machine
         return data
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(not is_lock_file(p) for p in out.iterdir())):
         raise ResultsError(f"--out {out} already holds other files (no results.json); choose another --out")
     return {"format": FORMAT, "suite": suite, "machine": machine, "runs": []}
 

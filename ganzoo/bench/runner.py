@@ -141,20 +141,23 @@ def train_and_evaluate(engine: Any, suite: Suite, variant: Variant, seed: int, r
     name = run_name(variant, seed)
     started = time.perf_counter()
     trainer = prepare(engine, variant, seed, run_dir, device, data_root)
-    _, before, _ = read_curve(run_dir, trainer.images_per_step)
-    view.running(name, trainer.step, trainer.total_steps)
-    clock = time.perf_counter()
+    try:
+        _, before, _ = read_curve(run_dir, trainer.images_per_step)
+        view.running(name, trainer.step, trainer.total_steps)
+        clock = time.perf_counter()
 
-    def out_of_time() -> int | None:
-        view.progress(name, trainer.step)
-        if suite.seconds is not None and before + time.perf_counter() - clock >= suite.seconds:
-            return TIME_UP
-        return None
+        def out_of_time() -> int | None:
+            view.progress(name, trainer.step)
+            if suite.seconds is not None and before + time.perf_counter() - clock >= suite.seconds:
+                return TIME_UP
+            return None
 
-    if trainer.step < trainer.total_steps and (suite.seconds is None or before < suite.seconds):
-        stopped_by = train_to_end(trainer, out_of_time).stopped_by
-        if stopped_by not in (None, TIME_UP):
-            raise SuiteInterrupted(stopped_by)
+        if trainer.step < trainer.total_steps and (suite.seconds is None or before < suite.seconds):
+            stopped_by = train_to_end(trainer, out_of_time).stopped_by
+            if stopped_by not in (None, TIME_UP):
+                raise SuiteInterrupted(stopped_by)
+    finally:
+        trainer.writer.release()  # the run's lock; train_to_end released it already when it trained
     if not (run_dir / "samples" / "final.png").is_file():
         trainer.write_samples("final")
     view.progress(name, trainer.step)

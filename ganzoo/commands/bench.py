@@ -53,6 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
     from ganzoo.bench.suite import check_fit, load_suite
     from ganzoo.data import default_data_root
     from ganzoo.device import resolve_device
+    from ganzoo.runlock import acquire
     from ganzoo.signals import Aborted, exit_code
 
     engine = load_engine()
@@ -67,21 +68,24 @@ def run_command(args: argparse.Namespace) -> int:
         for name in names:
             out.print(f"{name}: {plan_of(data, target, name)}", highlight=False)
         return 0
-    err.print(f"suite [bold]{suite.name}[/]: {len(suite.variants)} variants x {len(suite.seeds)} seeds on {device} "
-              f"-> {target}", highlight=False)
-    again = f"re-run the same command to continue: ganzoo {' '.join(sys.argv[1:]) or 'bench ...'}"
-    try:
-        with SuiteView(f"ganzoo bench {suite.name}", names, err, live=not args.no_progress and err.is_terminal) as view:
-            run_suite(engine, suite, data, target, device, data_root, view)
-    except SuiteInterrupted as exc:
-        err.print(f"stopped by {signal.Signals(exc.signum).name}; finished runs are recorded, the current one "
-                  f"has a checkpoint; {again}", highlight=False, markup=False)
-        return exit_code(exc.signum)
-    except Aborted as exc:
-        err.print(f"aborted by {signal.Signals(exc.signum).name}; {again}", highlight=False, markup=False)
-        return exit_code(exc.signum)
-    plots = write_plots(data, target)
-    report = write_report(data, target, plots)
+    with acquire(target, create=True, instead="choose another --out"):
+        data = open_results(target, suite.describe(), describe_machine(device))  # again, now that no one else writes
+        err.print(f"suite [bold]{suite.name}[/]: {len(suite.variants)} variants x {len(suite.seeds)} seeds on {device} "
+                  f"-> {target}", highlight=False)
+        again = f"re-run the same command to continue: ganzoo {' '.join(sys.argv[1:]) or 'bench ...'}"
+        try:
+            live = not args.no_progress and err.is_terminal
+            with SuiteView(f"ganzoo bench {suite.name}", names, err, live=live) as view:
+                run_suite(engine, suite, data, target, device, data_root, view)
+        except SuiteInterrupted as exc:
+            err.print(f"stopped by {signal.Signals(exc.signum).name}; finished runs are recorded, the current one "
+                      f"has a checkpoint; {again}", highlight=False, markup=False)
+            return exit_code(exc.signum)
+        except Aborted as exc:
+            err.print(f"aborted by {signal.Signals(exc.signum).name}; {again}", highlight=False, markup=False)
+            return exit_code(exc.signum)
+        plots = write_plots(data, target)
+        report = write_report(data, target, plots)
     failed = [r["run"] for r in data["runs"] if r.get("status") == "failed"]
     out.print(f"results: {target / 'results.json'}\nreport:  {report}", highlight=False)
     if failed:

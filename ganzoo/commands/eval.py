@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from ganzoo.commands.common import err, load_engine, out
+from ganzoo.commands.common import describe_values, err, load_engine, out
 from ganzoo.errors import GanzooError
 
 
@@ -23,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--split", help="real data split to compare with (default: the run's eval.split, else test)")
     ev.add_argument("--checkpoint", default="last.pt", help="checkpoint file in RUN_DIR/checkpoints (default: last.pt)")
     ev.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
-    ev.add_argument("--data-root", help="data directory (default: $GANZOO_DATA, else the user cache)")
+    ev.add_argument("--data-root", help="data directory (default: the one the run recorded if it still exists, "
+                                        "else $GANZOO_DATA, else the user cache)")
     ev.add_argument("--out", help="where to write the results (default: RUN_DIR/eval.json, or beside the samples)")
     ev.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     ev.set_defaults(handler=eval_command)
@@ -47,6 +49,16 @@ def _default_out(args: argparse.Namespace) -> Path:
     return Path(args.run_dir) / "eval.json"
 
 
+def _run_lock(args: argparse.Namespace, target: Path) -> AbstractContextManager[object]:
+    """The run directory's lock when the results go into it (a run being trained is refused), else nothing."""
+    from ganzoo.runlock import acquire
+
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    into_run = (run_dir is not None and (run_dir / "config.yaml").is_file()
+                and target.resolve().is_relative_to(run_dir.resolve()))
+    return acquire(run_dir, instead="write the results elsewhere with --out FILE") if into_run else nullcontext()
+
+
 def eval_command(args: argparse.Namespace) -> int:
     """Check the arguments, compute every metric, then write eval.json and print the results."""
     from ganzoo.api import evaluate
@@ -58,15 +70,17 @@ def eval_command(args: argparse.Namespace) -> int:
         raise GanzooError("--samples needs --dataset NAME, the data set the samples imitate (e.g. --dataset mnist)")
     if args.n is not None and args.n < 2:
         raise GanzooError(f"--n must be at least 2, got {args.n}")
-    results = evaluate(args.samples or args.run_dir, _metric_names(args.metrics), n=args.n, seed=args.seed,
-                       split=args.split, dataset=args.dataset if args.samples else None, device=args.device,
-                       data_root=args.data_root, checkpoint=args.checkpoint, engine=load_engine())
-    path = write_results(results, _default_out(args))
+    names, target = _metric_names(args.metrics), _default_out(args)
+    with _run_lock(args, target):
+        results = evaluate(args.samples or args.run_dir, names, n=args.n, seed=args.seed,
+                           split=args.split, dataset=args.dataset if args.samples else None, device=args.device,
+                           data_root=args.data_root, checkpoint=args.checkpoint, engine=load_engine())
+        path = write_results(results, target)
     if args.json:
         out.print_json(json.dumps(results))
     else:
         for name, result in results.items():
-            shown = ", ".join(f"{k}={v:.4g}" for k, v in result["values"].items())
+            shown = describe_values(result)
             p = result["protocol"]
             who = f"{p['evaluator']} sha256 {p['evaluator_sha256'][:12]}" if "evaluator" in p else p.get("name", name)
             if "evaluator_test_accuracy" in p:

@@ -45,15 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def requested(args: argparse.Namespace) -> bool:
-    """True when the command asks to launch workers; refuses launch options inside a launched worker."""
+    """True when the command asks to launch workers; refuses launch options inside a launched worker.
+    Torch (through ganzoo.distributed) is imported only when launch options are given."""
+    if all(getattr(args, dest) == default for dest, default in LAUNCH_OPTIONS.items()):
+        return False
     from ganzoo.distributed import launched
 
-    asked = any(getattr(args, dest) != default for dest, default in LAUNCH_OPTIONS.items())
-    if asked and launched():
+    if launched():
         raise GanzooError("this process was started by torchrun (RANK, WORLD_SIZE and LOCAL_RANK are set); "
                           "drop --nproc-per-node/--nnodes/--node-rank/--master-addr/--master-port")
-    if not asked:
-        return False
     if args.nproc_per_node is None or args.nproc_per_node < 1:
         raise GanzooError("--nproc-per-node must be a positive number of processes per node")
     if args.nnodes < 1 or not 0 <= args.node_rank < args.nnodes:

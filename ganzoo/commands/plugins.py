@@ -70,25 +70,26 @@ def plugins_command(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
-    table = Table(title="ganzoo plugins", title_justify="left")
-    table.add_column("plugin", style="bold cyan", no_wrap=True)
-    table.add_column("version")
-    table.add_column("source")
-    table.add_column("status", overflow="fold")
-    table.add_column("hooks", overflow="fold")
-    table.add_column("registered", overflow="fold", ratio=2)
+    # Four columns in fixed proportions, so at 80 columns each is wide enough to wrap between words.
+    table = Table(title="ganzoo plugins", title_justify="left", expand=True)
+    table.add_column("plugin", overflow="fold", ratio=5)
+    table.add_column("status", overflow="fold", ratio=4)
+    table.add_column("hooks", overflow="fold", ratio=4)
+    table.add_column("registered", overflow="fold", ratio=9)
     for row in rows:
-        status = f"[{STATUS_STYLE[row['status']]}]{row['status']}[/]"
-        if row["error"]:
-            status += f"\n{row['error']}"
-            if row["uninstall"]:
-                status += f"\nremove: {row['uninstall']}"
-        registered = "\n".join(f"[dim]{kind}:[/] {', '.join(names)}" for kind, names in row["registered"].items())
+        status = f"{row['source']} [{STATUS_STYLE[row['status']]}]{row['status']}[/]"
         hooks = ", ".join(h.removeprefix("ganzoo_") for h in row["hooks"])
-        table.add_row(row["name"], f"{row['distribution']} {row['version']}", row["source"], status, hooks,
-                      registered)
+        table.add_row(f"[bold cyan]{row['name']}[/] {row['distribution']} {row['version']}", status, hooks,
+                      _registered(row))
     out.print(table, highlight=False)
     return 0
+
+
+def _registered(row: dict) -> str:
+    """A plugin's components by kind, or for a failed plugin its error and how to remove it."""
+    if row["error"]:
+        return f"[red]{row['error']}[/]" + (f"\nremove: {row['uninstall']}" if row["uninstall"] else "")
+    return "\n".join(f"[dim]{kind}:[/] {', '.join(names)}" for kind, names in row["registered"].items())
 
 
 # --- install / uninstall ----------------------------------------------------------------------

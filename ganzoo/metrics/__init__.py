@@ -8,7 +8,7 @@ rest load on first use.
 
 from importlib import import_module
 
-from ganzoo.metrics.base import EvalContext, Metric, MetricResult
+from ganzoo.metrics.base import EvalContext, Metric, MetricResult, Reference, reported_real, scored_on_real
 from ganzoo.metrics.kid import kid
 from ganzoo.metrics.prdc import prdc
 
@@ -20,7 +20,8 @@ _LAZY = {
     "Evaluator": "ganzoo.metrics.evaluator",
 }
 
-__all__ = ["EvalContext", "Metric", "MetricResult", "kid", "prdc", *_LAZY]
+__all__ = ["EvalContext", "Metric", "MetricResult", "Reference", "kid", "prdc", "reported_real", "scored_on_real",
+           *_LAZY]
 
 
 def __getattr__(name: str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -57,6 +57,18 @@ class EvalContext:
         extras = {k: v[idx] for k, v in self.real.extras.items()}
         return Data(self.real.x[idx], y, self.real.spec, extras, self.real.info)
 
+    def real_pair(self) -> "EvalContext":
+        """This context with real samples in place of generated ones: the seeded order's next ``n`` after
+        ``real_subset()``'s, so a metric scores two disjoint real sets of one size (half the split each when
+        it holds fewer than 2n)."""
+        import torch
+
+        n = min(self.n, len(self.real) // 2)
+        g = torch.Generator().manual_seed(self.seed)
+        idx = torch.randperm(len(self.real), generator=g)[n : 2 * n]
+        labels = self.real.y[idx] if self.spec.conditional and self.real.y is not None else None
+        return replace(self, n=n, _fake=(self.real.x[idx], labels))
+
 
 def generator_classes(generator: object) -> int:
     """How many classes a generator is conditioned on (its optional ``num_classes``); 0 when unconditional."""
@@ -89,18 +101,65 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """What real data scores under a metric's protocol, e.g. the Fréchet distance between two disjoint real sets.
+
+    ``label`` says how to read it ("real vs real", "real", "evaluator test accuracy"); ``values`` are keyed
+    like the metric's own outputs (some of them); ``samples`` counts the real samples per set.
+    """
+
+    label: str
+    values: dict[str, float]
+    samples: int | None = None
+
+    def to_dict(self) -> dict:
+        """Plain form for a protocol block (``protocol["reference"]``)."""
+        return {"label": self.label, "values": self.values, "samples": self.samples}
+
+
+ReferenceFunction = Callable[[EvalContext, MetricResult], Reference]
+
+
+def scored_on_real(fn: Callable[[EvalContext], MetricResult], *keys: str,
+                   label: str = "real vs real") -> ReferenceFunction:
+    """The reference of a metric scored on real data: ``fn`` itself on two disjoint real sets of one size
+    (``EvalContext.real_pair``), keeping the outputs ``keys`` (all when none are named)."""
+
+    def reference(ctx: EvalContext, result: MetricResult) -> Reference:
+        pair = ctx.real_pair()
+        values = fn(pair).values
+        return Reference(label, {k: v for k, v in values.items() if not keys or k in keys}, pair.n)
+
+    return reference
+
+
+def reported_real(label: str, **outputs: str) -> ReferenceFunction:
+    """The reference of a metric that measures real data itself: each output named as a keyword, beside the
+    output that holds its real counterpart (``reported_real("real clips", fake="real")``)."""
+
+    def reference(ctx: EvalContext, result: MetricResult) -> Reference:
+        return Reference(label, {mine: result.values[real] for mine, real in outputs.items()},
+                         result.protocol.get("real_samples"))
+
+    return reference
+
+
+@dataclass(frozen=True)
 class Metric:
     """A registered metric.
 
     ``fn(ctx) -> MetricResult``; ``kinds`` are the data kinds it applies to; ``conditional``
     metrics need labelled data and a conditional model; ``goals`` map an output name to
-    "max" or "min" (outputs without a goal are informative only).
+    "max" or "min" (outputs without a goal are informative only); ``reference(ctx, result) ->
+    Reference``, when given, says what real data scores under the same protocol (``scored_on_real``,
+    ``reported_real``): evaluations put it in the protocol block, beside which each number is printed.
     """
 
     fn: Callable[[EvalContext], MetricResult]
     kinds: tuple[str, ...] = ("points", "image", "video")
     conditional: bool = False
     goals: dict[str, str] = field(default_factory=dict)
+    reference: ReferenceFunction | None = None
 
     def check_applies(self, name: str, spec: DataSpec) -> None:
         """Raise a clear error when this metric does not fit the data."""

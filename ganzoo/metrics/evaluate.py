@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from ganzoo.engine import Engine
 from ganzoo.errors import GanzooError
+from ganzoo.lifecycle import echo_stderr
 from ganzoo.metrics.base import EvalContext, model_spec
 from ganzoo.spec import DataSpec
 
@@ -22,24 +24,42 @@ def check_metrics(engine: Engine, names: list[str], spec: DataSpec) -> None:
 
 
 def compute(engine: Engine, names: list[str], ctx: EvalContext, extra_protocol: dict | None = None) -> dict:
-    """{metric: {"values": ..., "protocol": ...}} for each named metric on one context."""
+    """{metric: {"values": ..., "protocol": ...}} for each named metric on one context; a metric that declares
+    its reference has it in its protocol (``protocol["reference"]``: what real data scores under it)."""
+    from ganzoo.metrics.references import cached_reference
+
     results = {}
     for name in names:
-        result = engine.metric(name).fn(ctx).to_dict()
-        result["protocol"].update(extra_protocol or {})
-        results[name] = result
+        metric = engine.metric(name)
+        result = metric.fn(ctx)
+        plain = result.to_dict()
+        if metric.reference is not None:
+            plain["protocol"]["reference"] = cached_reference(metric, name, ctx, result)
+        plain["protocol"].update(extra_protocol or {})
+        results[name] = plain
     return results
+
+
+def installed(engine: Engine, names: list[str], warn: Callable[[str], None]) -> list[str]:
+    """The metrics of ``names`` that some installed plugin registers; each missing one is a warning."""
+    known = set(engine.registry.names("metrics"))
+    for name in names:
+        if name not in known:
+            warn(f"warning: metric {name!r} of this run is not installed (see 'ganzoo plugins'); "
+                 "evaluating without it")
+    return [name for name in names if name in known]
 
 
 def evaluate_run(engine: Engine, run_dir: Path, names: list[str] | None, n: int | None, seed: int | None,
                  split: str | None, device: torch.device, data_root: Path, cache_dir: Path,
-                 checkpoint: str = "last.pt") -> dict:
-    """Metrics of a run's generator (EMA weights when kept) against its data set's split."""
+                 checkpoint: str = "last.pt", warn: Callable[[str], None] = echo_stderr) -> dict:
+    """Metrics of a run's generator (EMA weights when kept) against its data set's split; ``names`` None: the
+    run's eval.metrics that are installed (``warn`` names the others)."""
     from ganzoo.runs import load_run
 
     run = load_run(run_dir, device, engine, checkpoint)
     config = run.config
-    names = names if names is not None else list(config["eval"]["metrics"])
+    names = names if names is not None else installed(engine, list(config["eval"]["metrics"]), warn)
     generator = run.generator
     spec = model_spec(run.spec, generator)
     check_metrics(engine, names, spec)
