@@ -122,6 +122,8 @@ def markdown(report: dict) -> str:
     lines = [
         f"# Soak: {p['experiment']} for {report['steps_reached']:,} steps on {m['device']}", "",
         f"`{report['command']}` at {report['time']}", "",
+        *([] if report["complete"] else [f"**Partial**: stopped by signal {report['stopped_by']} at step "
+                                         f"{report['steps_reached']:,} of {p['steps']:,}.", ""]),
         f"Machine: {m['processor']}, {m['physical_cores']} physical cores ({m['cpu_count']} logical), "
         f"torch {m['torch']} with {m['torch_threads']} threads, Python {m['python']}; 1-minute load average at the "
         f"end: {m['load_average_1m']:.1f}. Wall time {report['wall_s'] / 60:.1f} min "
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                      "sample_every": train_config["sample_every"], "keep_last": train_config["keep_last"],
                      "warmup": args.warmup, "tolerance": args.tolerance, "overrides": overrides,
                      "torch_threads": torch.get_num_threads()},
-        "complete": run.complete, "steps_reached": run.step, "wall_s": round(wall, 1),
+        "complete": run.complete, "stopped_by": run.stopped_by, "steps_reached": run.step, "wall_s": round(wall, 1),
         "final_eval": {m: r["values"] for m, r in run.results.items()},
         "summary": summarize(probe.samples, args.warmup, args.tolerance, train_config["keep_last"]),
         "samples": probe.samples,
