@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     from ganzoo.device import resolve_device
     from ganzoo.engine import Engine
     from ganzoo.errors import GanzooError
+    from ganzoo.signals import Aborted
 
     args = parse_args(argv)
     if not Path("/proc/self/status").is_file():
@@ -207,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         except GanzooError as exc:
             print(f"soak: error: {exc}", file=sys.stderr)
             return 2
+        except Aborted as exc:
+            print(f"soak: aborted by a second signal {exc.signum}; no report written", file=sys.stderr)
+            return 128 + exc.signum
         wall = time.perf_counter() - started
     if not probe.samples:
         print("soak: error: the run ended before its first logging step; raise --steps", file=sys.stderr)
