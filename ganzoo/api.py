@@ -219,26 +219,58 @@ class TrainedGenerator:
         return self.spec.num_classes
 
     def noise(self, n: int, seed: int | None = None) -> "torch.Tensor":
-        """n noise vectors on the CPU, from ``seed`` (else torch's global generator)."""
+        """n latent inputs on the CPU (Gaussian noise, or what the generator's ``sample_latent`` draws), from
+        ``seed`` (else torch's global generator)."""
         import torch
+
+        from ganzoo.samples import draw_latent
 
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        return torch.randn(n, self.latent_dim, generator=gen)
+        return draw_latent(self.module, n, generator=gen)
 
-    def sample(self, n: int, labels: "torch.Tensor | Iterable[int] | int | None" = None, seed: int | None = None,
-               z: "torch.Tensor | None" = None, batch: int = 500) -> "torch.Tensor":
+    def sample(self, n: int | None = None, labels: "torch.Tensor | Iterable[int] | int | None" = None,
+               seed: int | None = None, z: "torch.Tensor | None" = None, batch: int = 500,
+               inputs: "torch.Tensor | None" = None) -> "torch.Tensor":
         """n samples on the CPU in the spec's value range ([-1, 1] for images); ``labels`` (one class or one
-        per sample) only for a conditional generator, else classes cycle 0, 1, ...; ``z`` overrides the noise."""
+        per sample) only for a conditional generator, else classes cycle 0, 1, ...; ``z`` overrides the noise.
+
+        A translation model (``spec.translation``) translates ``inputs`` instead: source images
+        (N, *spec.condition_shape) in the spec's value range, one output each (``n`` may be left out)."""
         import torch
 
+        sources = self._sources(n, inputs)
+        if sources is not None:
+            n = len(sources)
+        elif n is None:
+            raise GanzooError("sample(n): say how many samples to draw")
         z = self.noise(n, seed) if z is None else z
-        labels = self._labels(len(z), labels)
+        labels = sources if sources is not None else self._labels(len(z), labels)
         parts = []
         with torch.no_grad():
             for i in range(0, len(z), batch):
                 lab = labels[i : i + batch].to(self.device) if labels is not None else None
                 parts.append(self.module(z[i : i + batch].to(self.device), lab).float().cpu())
         return torch.cat(parts)
+
+    def _sources(self, n: int | None, inputs: Any) -> "torch.Tensor | None":
+        """The source images a translation model was given, checked against its spec; None for a noise model."""
+        import torch
+
+        shape = self.spec.condition_shape
+        if not self.spec.translation:
+            if inputs is not None:
+                raise GanzooError("this generator samples from noise and takes no inputs; inputs= is for "
+                                  "image-to-image models (e.g. pix2pix, cyclegan)")
+            return None
+        if inputs is None:
+            raise GanzooError("this generator translates images: call sample(inputs=SOURCES) with source images of "
+                              f"shape (N, {', '.join(map(str, shape))}) in {list(self.spec.value_range)}")
+        sources = torch.as_tensor(inputs).float()
+        sources = sources.unsqueeze(0) if sources.dim() == len(shape) else sources
+        if tuple(sources.shape[1:]) != tuple(shape) or (n is not None and n != len(sources)):
+            raise GanzooError(f"inputs must be {n if n is not None else 'N'} source images of shape "
+                              f"({', '.join(map(str, shape))}), got {tuple(sources.shape)}")
+        return sources
 
     def _labels(self, n: int, labels: Any) -> "torch.Tensor | None":
         import torch
@@ -264,15 +296,40 @@ class TrainedGenerator:
         path = Path(path)
         return save_samples(x, self.spec, path.with_suffix("") if path.suffix else path, max(1, min(nrow, n)))
 
-    def grid(self, n: int = 64, labels: Any = None, seed: int | None = 0, nrow: int | None = None) -> "torch.Tensor":
-        """n image samples arranged as one grid image (C, H, W) in [0, 1] (torchvision.utils.make_grid)."""
+    @property
+    def codes(self) -> dict[str, int]:
+        """The latent codes it declares, {name: categories, 0 for a continuous code}; {} for none."""
+        from ganzoo.samples import latent_codes
+
+        return latent_codes(self.module)
+
+    def vary(self, code: str, columns: int | None = None, labels: Any = None, seed: int | None = 0) -> "torch.Tensor":
+        """Samples that vary one latent code and hold the rest: a row per value of ``code`` (each category; a
+        continuous code from -2 to 2), ``columns`` per row (default: the run's sample.nrow), each column one
+        latent input; row-major, on the CPU. Only for generators that declare codes (``codes``)."""
+        import torch
+
+        from ganzoo.samples import varied_latent
+
+        columns = columns or self.loaded.config["sample"]["nrow"]
+        if columns < 1:
+            raise GanzooError(f"columns must be at least 1, got {columns}")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = varied_latent(self.module, code, columns, generator=gen)
+        return self.sample(len(z), labels, z=z)
+
+    def grid(self, n: int = 64, labels: Any = None, seed: int | None = 0, nrow: int | None = None,
+             vary: str | None = None) -> "torch.Tensor":
+        """n image samples arranged as one grid image (C, H, W) in [0, 1] (torchvision.utils.make_grid); with
+        ``vary`` (a latent code's name), the grid of ``vary(code, nrow)`` instead: a row per value of that code."""
         from torchvision.utils import make_grid
 
         if self.spec.kind != "image":
             raise GanzooError(f"grid() makes image grids; this generator makes {self.spec.kind}; use save()")
+        nrow = nrow or self.loaded.config["sample"]["nrow"]
         lo, hi = self.spec.value_range
-        x = (self.sample(n, labels, seed) - lo) / (hi - lo)
-        return make_grid(x.clamp(0, 1), nrow=nrow or self.loaded.config["sample"]["nrow"], padding=2)
+        x = self.vary(vary, nrow, labels, seed) if vary is not None else self.sample(n, labels, seed)
+        return make_grid(((x - lo) / (hi - lo)).clamp(0, 1), nrow=nrow, padding=2)
 
 
 def load(source: "str | Path | Run", device: "str | torch.device" = "auto", checkpoint: str = "last.pt", *,

@@ -29,14 +29,28 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Generator(Protocol):
-    """A generator network: ``G(z, labels=None)`` maps noise (N, latent_dim) to samples (N, *spec.shape).
+    """A generator network: ``G(z, labels=None)`` maps latent inputs (N, latent_dim) to samples (N, *spec.shape).
 
-    Optional: ``num_classes`` (int > 0 for a conditional generator, which ``ganzoo sample --label``
-    checks), ``regularization()`` (a scalar term from the last forward pass that the schedule adds
-    to G's loss, e.g. VGAN's mask sparsity).
+    For image-to-image data (``spec.translation``) ``labels`` is the batch of source images
+    (N, *spec.condition_shape) in the spec's value range and ``latent_dim`` may be 0 (pix2pix takes
+    its noise from dropout): ``G(z, sources)`` is the translation.
+
+    Optional:
+
+    - ``num_classes``: int > 0 for a conditional generator, which ``ganzoo sample --label`` checks.
+    - ``regularization()``: a scalar term from the last forward pass that the schedule adds to G's
+      loss (e.g. VGAN's mask sparsity).
+    - ``sample_latent(n, generator=None, device=None)``: draws n latent inputs (N, latent_dim) when
+      they are not plain Gaussian noise (InfoGAN: noise, one-hot categorical and uniform continuous
+      codes). Every sampling site draws through ``ganzoo.samples.draw_latent``, which falls back to
+      ``torch.randn(n, latent_dim, generator=generator, device=device)``.
+    - ``codes`` and ``with_code(z, name, values)``: the latent codes a user may vary (``ganzoo sample
+      --vary``), as {name: categories, 0 for a continuous code}, and ``z`` with one code set to
+      ``values`` (N,) (int64 categories, or floats), the rest of ``z`` kept.
     """
 
-    OPTIONAL: ClassVar[dict[str, Any]] = {"num_classes": 0, "regularization": None}
+    OPTIONAL: ClassVar[dict[str, Any]] = {"num_classes": 0, "regularization": None, "sample_latent": None,
+                                          "codes": None, "with_code": None}
     latent_dim: int
 
     def __call__(self, z: "torch.Tensor", labels: "torch.Tensor | None" = None) -> "torch.Tensor":
@@ -45,12 +59,30 @@ class Generator(Protocol):
 
 @runtime_checkable
 class Discriminator(Protocol):
-    """A discriminator network: ``D(x, labels=None)`` returns one logit per sample, shape (N,)."""
+    """A discriminator network: ``D(x, labels=None)`` returns one logit per sample, shape (N,), or a map of
+    logits per sample, shape (N, ...) (a PatchGAN's one logit per image patch, Isola et al. 2017).
 
-    OPTIONAL: ClassVar[dict[str, Any]] = {}
+    The built-in losses average over every logit, and the gradient penalties (R1, R2, WGAN-GP) take
+    the gradient of each sample's mean logit, so a map trains like one logit per sample. For
+    image-to-image data ``labels`` is the batch of source images (a conditional PatchGAN sees them).
+
+    Optional, for a discriminator with auxiliary outputs (ACGAN's class head, InfoGAN's Q head):
+
+    - ``heads``: the names of its auxiliary outputs (default none). The schedule then calls
+      ``D(x, labels, heads=True)`` in its updates and gets a dict with ``"logits"`` (N,) and each
+      head; every other caller (penalties, metrics, the conformance kit's logit check) calls
+      ``D(x, labels)`` and gets the logits alone. The adversarial loss sees only the logits, so any
+      registered loss trains such a network.
+    - ``d_aux_loss(real_out, fake_out, labels, z)``: a scalar the schedule adds to D's loss in each
+      D update (the dicts of D on the real and the generated batch, their labels and G's latent
+      input); ``g_aux_loss(fake_out, labels, z)``: a scalar it adds to G's loss in the G update.
+      The built-in schedules (``alternating``, ``n-critic``) call them only where D declares heads.
+    """
+
+    OPTIONAL: ClassVar[dict[str, Any]] = {"heads": (), "d_aux_loss": None, "g_aux_loss": None}
 
     def __call__(self, x: "torch.Tensor", labels: "torch.Tensor | None" = None) -> "torch.Tensor":
-        """One logit per sample."""
+        """One logit per sample (N,), or a map of them (N, ...)."""
 
 
 @runtime_checkable
@@ -132,6 +164,8 @@ class Schedule(Protocol):
     ``state_dict()`` and ``load_state_dict(state)``. Optional: ``batches_per_step`` (how many
     batches one step draws; default 1, for images/s) and ``use_fast_paths(fast)`` (adopt the run's
     autocast, gradient scaling and Adam kernel before the first step; default: ignore them).
+    Where D declares auxiliary ``heads`` (see ``Discriminator``) a schedule adds D's ``d_aux_loss`` and
+    ``g_aux_loss`` to the two updates and draws G's latent inputs with ``ganzoo.samples.draw_latent``.
     """
 
     OPTIONAL: ClassVar[dict[str, Any]] = {"batches_per_step": 1, "use_fast_paths": None}
@@ -151,9 +185,15 @@ class Schedule(Protocol):
 
 @runtime_checkable
 class ScheduleFactory(Protocol):
-    """``factory(G, D, loss, spec, **params) -> Schedule``; every keyword parameter has a default."""
+    """``factory(G, D, loss, spec, **params) -> Schedule``; every keyword parameter has a default.
 
-    OPTIONAL: ClassVar[dict[str, Any]] = {}
+    Optional, for the conformance kit: ``example_network``, a (network name, DataSpec) pair for a
+    schedule that trains only one kind of network (CycleGAN's two directions): the kit then checks
+    it on that network, built with its ``tiny_params``, and random batches of that spec, instead of
+    on tiny networks over 2D points.
+    """
+
+    OPTIONAL: ClassVar[dict[str, Any]] = {"example_network": None}
 
     def __call__(self, G: Generator, D: Discriminator, loss: Loss, spec: "DataSpec", **params: Any) -> Schedule:
         """A schedule over the networks (already on their device)."""

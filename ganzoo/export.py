@@ -154,27 +154,46 @@ class ConditionalSampler(UnconditionalSampler):
         return self.generator(z, labels)
 
 
+class TranslationSampler(UnconditionalSampler):
+    """``m(z, sources)`` -> translations of source images (N, *condition_shape) in value_range (``z`` is
+    (N, latent_dim), often (N, 0)); ``condition_shape`` is a readable attribute too."""
+
+    def __init__(self, traced: nn.Module, latent_dim: int, num_classes: int, spec: DataSpec) -> None:
+        super().__init__(traced, latent_dim, num_classes, spec)
+        self.condition_shape = [int(s) for s in spec.condition_shape]
+
+    def forward(self, z: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) noise and (N, *condition_shape) source images -> (N, *sample_shape) translations."""
+        self.check_noise(z)
+        return self.generator(z, sources)
+
+
 def trace_sampler(generator: nn.Module, spec: DataSpec, network: str) -> torch.jit.ScriptModule:
     """A scripted sampler around the traced generator (eval mode, no gradients), checked bitwise against it."""
     frozen = copy.deepcopy(generator).cpu().eval().requires_grad_(False)
     latent_dim, classes = int(frozen.latent_dim), generator_classes(frozen)
-    wrapper = ConditionalSampler if classes else UnconditionalSampler
+    wrapper = TranslationSampler if spec.translation else ConditionalSampler if classes else UnconditionalSampler
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_JIT_DEPRECATION)
         try:
-            traced = torch.jit.trace(frozen, _probe(latent_dim, classes, 2), check_trace=False)
+            traced = torch.jit.trace(frozen, _probe(latent_dim, classes, 2, spec), check_trace=False)
             sampler = torch.jit.script(wrapper(traced, latent_dim, classes, spec))
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
             raise ExportError(f"network {network!r} cannot be exported as TorchScript ({detail}); "
                               "use --format safetensors") from None
-    _check_exact(sampler, frozen, network, _probe(latent_dim, classes, 3))
+    _check_exact(sampler, frozen, network, _probe(latent_dim, classes, 3, spec))
     return sampler
 
 
-def _probe(latent_dim: int, classes: int, n: int) -> tuple[torch.Tensor, ...]:
-    """Fixed noise (and labels 0, 1, ... for a conditional generator) for tracing and checking."""
-    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(n))
+def _probe(latent_dim: int, classes: int, n: int, spec: DataSpec) -> tuple[torch.Tensor, ...]:
+    """Fixed noise (and labels 0, 1, ... for a conditional generator, random source images in the value range
+    for a translation model) for tracing and checking."""
+    gen = torch.Generator().manual_seed(n)
+    z = torch.randn(n, latent_dim, generator=gen)
+    if spec.translation:
+        lo, hi = spec.value_range
+        return z, torch.rand(n, *spec.condition_shape, generator=gen) * (hi - lo) + lo
     return (z, torch.arange(n) % classes) if classes else (z,)
 
 

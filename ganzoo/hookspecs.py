@@ -25,9 +25,17 @@ def ganzoo_networks(register: Register) -> None:
 
     :param register: ``builder(spec: DataSpec, **params) -> (Generator, Discriminator)``
         (``ganzoo.contracts``); every keyword parameter needs a default (those are the config's
-        defaults). ``G(z, labels=None)`` has an int ``latent_dim`` and optionally ``num_classes``
-        and ``regularization()``; ``D(x, labels=None)`` returns one logit per sample. For the
-        conformance kit a builder may carry ``example_specs`` and ``tiny_params``.
+        defaults). ``G(z, labels=None)`` has an int ``latent_dim`` and optionally ``num_classes``,
+        ``regularization()``, ``sample_latent(n, generator=None, device=None)`` (latent inputs other
+        than Gaussian noise) and ``codes`` with ``with_code(z, name, values)`` (latent codes ``ganzoo
+        sample --vary`` can vary). ``D(x, labels=None)`` returns one logit per sample (N,), or a
+        PatchGAN's map of them (N, ...); for image-to-image data (``spec.translation``) ``labels`` is
+        the batch of source images and ``latent_dim`` may be 0. A D with
+        auxiliary outputs declares ``heads`` (then ``D(x, labels, heads=True)`` returns a dict with
+        ``"logits"`` and each head) and ``d_aux_loss(real_out, fake_out, labels, z)`` /
+        ``g_aux_loss(fake_out, labels, z)``, the terms the schedule adds to D's and G's losses
+        (ACGAN's class loss, InfoGAN's mutual-information term). For the conformance kit a builder
+        may carry ``example_specs`` and ``tiny_params``.
     """
 
 
@@ -48,7 +56,8 @@ def ganzoo_datasets(register: Register) -> None:
     """Register data sets: ``register(name, factory: DatasetFactory, description="")``.
 
     :param register: ``factory(root: Path, split: str, download: bool, **opts) -> Data``
-        where ``Data`` holds tensors and their ``DataSpec``; optionally ``tiny_params`` and
+        where ``Data`` holds tensors and their ``DataSpec`` (image-to-image data: source images in
+        ``y``, ``spec.condition_shape`` their shape); optionally ``tiny_params`` and
         ``write_fixture(root, split)`` for the conformance kit.
     """
 
@@ -60,7 +69,8 @@ def ganzoo_schedules(register: Register) -> None:
     :param register: ``factory(G, D, loss, spec, **params) -> Schedule`` (``ganzoo.contracts.Schedule``):
         ``step(next_batch) -> dict[str, Tensor]`` where ``next_batch()`` gives ``(x, labels)``,
         ``generator_for_sampling()``, ``state_dict()`` and ``load_state_dict(state)``; optionally
-        ``batches_per_step`` and ``use_fast_paths(fast)``.
+        ``batches_per_step`` and ``use_fast_paths(fast)``. A factory may carry ``example_network``,
+        (network name, DataSpec), for a schedule the conformance kit must check on that network.
     """
 
 

@@ -95,7 +95,9 @@ def build_trainer(engine: "Engine", config: dict, device: "torch.device", run_di
     from ganzoo.trainer import Trainer
 
     data = engine.load_data(config, "train", data_root)
-    eval_data = engine.load_data(config, config["eval"]["split"], data_root) if config["eval"]["metrics"] else None
+    # A translation model's sample grids translate sources of the evaluation split even without metrics.
+    wanted = config["eval"]["metrics"] or data.spec.translation
+    eval_data = engine.load_data(config, config["eval"]["split"], data_root) if wanted else None
     best = best_tracker(engine, config)
     try:
         trainer = Trainer(engine, config, device, run_dir, data, data_root, eval_data,
@@ -125,10 +127,19 @@ def start_trainer(engine: "Engine", name: str, config: dict, device: "torch.devi
                      "versions": versions(engine, config),
                      "network": engine.registry.get("networks", config["network"]["name"]).origin(),
                      "distributed": distributed.record(config, device)}
+    record_dataset(config, trainer)
     distributed.from_main(lambda: _create_locked(trainer, name, config))
     if distributed.current().is_main:
         echo(f"training {name} on {device}{ranks_note(trainer)} for {config['train']['steps']} steps -> {run_dir}")
     return trainer
+
+
+def record_dataset(config: dict, trainer: "Trainer") -> None:
+    """Put what the data set says about its loading (``Data.info["record"]``: files skipped, ...) in the config's
+    ``run.dataset``, where there is anything."""
+    record = trainer.data.info.get("record")
+    if record:
+        config["run"]["dataset"] = record
 
 
 def _create_locked(trainer: "Trainer", name: str, config: dict) -> None:
@@ -217,6 +228,7 @@ def _restored(engine: "Engine", run_dir: Path, experiment: str | None, overrides
               "changes": plan.changes}
     config["run"]["device"] = str(device)
     config["run"]["data_root"] = str(Path(data_root).resolve())
+    record_dataset(config, trainer)
     config["run"]["resumes"] = list(config["run"].get("resumes") or []) + [record]
     if main:
         write_config(run_dir, config)
@@ -259,6 +271,7 @@ def train_to_end(trainer: "Trainer", should_stop: Callable[[], int | None] | Non
                 raise
         distributed.finish()
     finally:
+        trainer.batcher.close()
         trainer.writer.release()
     return Run(trainer.run_dir, trainer.config, trainer.step, results, trainer.stopped_by, trainer.step - first,
                trainer.ranks.rank)

@@ -58,7 +58,7 @@ def _env_names(var: str) -> set[str] | None:
     return {n.strip().lower() for n in raw.split(",") if n.strip()}
 
 
-def _alias_source_builtins() -> None:
+def alias_source_builtins() -> None:
     """In a source checkout, import ``plugins/`` as ganzoo_plugins so edits take effect.
 
     A wheel ships the same directory as the ganzoo_plugins package; an editable install
@@ -114,7 +114,7 @@ def load_plugins(extra: list[object] | None = None) -> tuple[pluggy.PluginManage
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    _alias_source_builtins()
+    alias_source_builtins()
     allow = _env_names("GANZOO_LOAD_PLUGINS")
     deny = _env_names("GANZOO_DISABLE_PLUGINS")
     infos: list[PluginInfo] = []

@@ -12,10 +12,12 @@ Use it from a test package's root ``conftest.py`` (or a test module)::
 ``conformance_suite`` takes the plugin module (registered for the test unless an entry point
 already loaded it) or a distribution or plugin name, and returns one test parametrized over
 everything that plugin registers: networks build for their DataSpecs and run forward and
-backward on tiny CPU shapes with outputs of the declared shape and range; losses, with their
+backward on tiny CPU shapes with outputs of the declared shape and range (from latent inputs their
+``sample_latent`` draws, with their latent codes and auxiliary heads and losses, where declared); losses, with their
 defaults and each of their ``example_params``, give finite scalars that backpropagate, a penalty
 (if any) that reaches D over consecutive calls, and a state that round-trips; data sets yield
-samples of the declared shape, range and labels; schedules complete two iterations, and two more
+samples of the declared shape, range and labels (source images for image-to-image data); schedules
+complete two iterations (on 2D points, or on the ``example_network`` a schedule names), and two more
 after a round trip of their state (through a weights-only checkpoint) equal two more without it;
 experiments resolve.
 
@@ -46,6 +48,7 @@ from ganzoo.engine import Engine
 from ganzoo.errors import DataError
 from ganzoo.plugins import PluginInfo, load_plugins
 from ganzoo.registry import Component
+from ganzoo.samples import draw_latent
 from ganzoo.spec import Data, DataSpec
 
 #: The kinds the suite checks (metrics are checked by their own evaluation tests).
@@ -158,6 +161,10 @@ def network_specs(builder: Callable) -> list[DataSpec]:
 
 
 def _labels(spec: DataSpec, n: int):
+    """What G and D get as ``labels`` for the spec: classes, source images (image-to-image data) or None."""
+    if spec.translation:
+        lo, hi = spec.value_range
+        return torch.rand(n, *spec.condition_shape) * (hi - lo) + lo
     return torch.randint(0, spec.num_classes, (n,)) if spec.conditional else None
 
 
@@ -174,16 +181,26 @@ def _known_params(params: Any, component: Component, what: str) -> dict:
 
 
 def check_network(engine: Engine, component: Component) -> None:
-    """Build for each spec; G(z) has the sample shape and range, D gives one logit each; grads flow."""
+    """Build for each spec; G(z) has the sample shape and range, D gives one logit (or a map of them) per sample;
+    grads flow.
+
+    G's inputs come from ``draw_latent`` (its ``sample_latent`` where it has one); declared latent
+    codes, auxiliary heads and their losses are checked too (``_check_codes``, ``_check_heads``).
+    """
     params = _known_params(contracts.optional(component.obj, contracts.NetworkBuilder, "tiny_params") or {},
                            component, "tiny_params")
     for spec in network_specs(component.obj):
         torch.manual_seed(0)
         G, D = component.obj(spec, **params)
         assert isinstance(G, torch.nn.Module) and isinstance(D, torch.nn.Module), "builder must return two nn.Modules"
-        assert isinstance(G.latent_dim, int) and G.latent_dim > 0, "generator needs an int latent_dim"
+        assert isinstance(G.latent_dim, int) and (G.latent_dim > 0 or spec.translation and G.latent_dim == 0), \
+            "generator needs an int latent_dim (0 only for image-to-image data)"
         labels = _labels(spec, BATCH)
-        fake = G(torch.randn(BATCH, G.latent_dim), labels)
+        z = draw_latent(G, BATCH)
+        assert tuple(z.shape) == (BATCH, G.latent_dim) and z.is_floating_point(), \
+            f"{spec}: sample_latent gave {tuple(z.shape)} {z.dtype}, want ({BATCH}, {G.latent_dim}) floats"
+        _check_codes(G, spec, z, labels)
+        fake = G(z, labels)
         assert tuple(fake.shape) == (BATCH, *spec.shape), f"{spec}: G gave {tuple(fake.shape)}"
         _assert_finite("generator output", fake)
         if spec.kind != "points":
@@ -191,9 +208,10 @@ def check_network(engine: Engine, component: Component) -> None:
             assert fake.min() >= lo - TOLERANCE and fake.max() <= hi + TOLERANCE, \
                 f"{spec}: G output outside {spec.value_range}"
         logits = D(fake, labels)
-        assert tuple(logits.shape) == (BATCH,), f"{spec}: D gave {tuple(logits.shape)}, want ({BATCH},)"
+        assert logits.dim() >= 1 and logits.shape[0] == BATCH, \
+            f"{spec}: D gave {tuple(logits.shape)}, want ({BATCH},) or a map ({BATCH}, ...)"
         _assert_finite("discriminator output", logits)
-        loss = logits.mean()
+        loss = logits.mean() + _check_heads(D, spec, fake, labels, z)
         regularization = contracts.optional(G, contracts.Generator, "regularization")
         if regularization is not None:
             term = regularization()
@@ -205,6 +223,62 @@ def check_network(engine: Engine, component: Component) -> None:
             assert grads, f"{spec}: no gradient reached the {what}"
             for g in grads:
                 _assert_finite(f"{what} gradient", g)
+
+
+def _check_codes(G: Any, spec: DataSpec, z: torch.Tensor, labels: Any) -> None:
+    """Declared latent codes come with ``with_code``, which sets each one without touching the rest of z's
+    shape, and G samples from the result."""
+    codes = contracts.optional(G, contracts.Generator, "codes")
+    with_code = contracts.optional(G, contracts.Generator, "with_code")
+    assert (codes is None) == (with_code is None), "a generator declares codes and with_code together"
+    for name, size in dict(codes or {}).items():
+        assert isinstance(size, int) and size >= 0, f"code {name!r}: size must be an int >= 0 (0: continuous)"
+        values = torch.arange(BATCH) % size if size else torch.linspace(-2, 2, BATCH)
+        coded = with_code(z, name, values)
+        assert tuple(coded.shape) == tuple(z.shape), f"with_code({name!r}) changed z's shape"
+        assert not torch.equal(coded, with_code(z, name, values.flip(0))), \
+            f"with_code({name!r}) gives the same z for different values"
+        _assert_finite(f"G output with code {name!r} set", G(coded, labels))
+
+
+def _check_heads(D: Any, spec: DataSpec, fake: torch.Tensor, labels: Any, z: torch.Tensor) -> torch.Tensor:
+    """For a D with auxiliary heads: ``D(x, labels, heads=True)`` gives the logits and every head, the aux
+    losses are finite scalars that reach a head (D's) and the generated batch (G's); their sum, else 0."""
+    heads = tuple(contracts.optional(D, contracts.Discriminator, "heads") or ())
+    d_aux = contracts.optional(D, contracts.Discriminator, "d_aux_loss")
+    g_aux = contracts.optional(D, contracts.Discriminator, "g_aux_loss")
+    if not heads:
+        assert d_aux is None and g_aux is None, "d_aux_loss / g_aux_loss need the auxiliary heads D declares"
+        return torch.zeros(())
+    assert d_aux is not None or g_aux is not None, f"D declares heads {heads} but no d_aux_loss or g_aux_loss"
+    lo, hi = spec.value_range
+    real = torch.rand(BATCH, *spec.shape) * (hi - lo) + lo
+    outs = {}
+    for which, x in (("real", real), ("fake", fake)):
+        out = D(x, labels, heads=True)
+        assert isinstance(out, dict), f"{spec}: D(x, labels, heads=True) must return a dict"
+        missing = [k for k in ("logits", *heads) if k not in out]
+        assert not missing, f"{spec}: D(x, labels, heads=True) lacks {missing}"
+        assert tuple(out["logits"].shape) == (BATCH,), f"{spec}: heads=True logits {tuple(out['logits'].shape)}"
+        for head in heads:
+            assert out[head].shape[0] == BATCH, f"{spec}: head {head!r} gave {tuple(out[head].shape)}"
+            _assert_finite(f"head {head!r}", out[head])
+        outs[which] = out
+    total = torch.zeros(())
+    head_outputs = [outs[w][h] for w in outs for h in heads]
+    if d_aux is not None:
+        term = d_aux(outs["real"], outs["fake"], labels, z)
+        _scalar("d_aux_loss", term)
+        grads = torch.autograd.grad(term, head_outputs, retain_graph=True, allow_unused=True)
+        assert any(g is not None and bool(g.ne(0).any()) for g in grads), "d_aux_loss does not depend on D's heads"
+        total = total + term
+    if g_aux is not None:
+        term = g_aux(outs["fake"], labels, z)
+        _scalar("g_aux_loss", term)
+        (grad,) = torch.autograd.grad(term, fake, retain_graph=True, allow_unused=True)
+        assert grad is not None and bool(grad.ne(0).any()), "g_aux_loss does not reach the generated samples"
+        total = total + term
+    return total
 
 
 # --- losses -----------------------------------------------------------------------------------
@@ -345,15 +419,23 @@ def _offline() -> Iterator[None]:
 
 
 def check_data(data: Any, where: str) -> None:
-    """A Data of the declared shape, dtype, range and labels."""
+    """A Data of the declared shape, dtype (float, or uint8 pixels for images), range and labels."""
     assert isinstance(data, Data), f"{where} returned {type(data).__name__}, not ganzoo.Data"
     spec = data.spec
     assert len(data) > 0, f"{where} is empty"
     assert tuple(data.x.shape[1:]) == tuple(spec.shape), f"{where}: samples {tuple(data.x.shape[1:])} != {spec.shape}"
-    assert data.x.is_floating_point(), f"{where}: samples must be float"
+    assert data.x.is_floating_point() or (spec.kind == "image" and data.x.dtype == torch.uint8), \
+        f"{where}: samples must be float, or uint8 pixels for images"
     lo, hi = spec.value_range
-    assert data.x.min() >= lo - TOLERANCE and data.x.max() <= hi + TOLERANCE, f"{where}: samples outside {spec.value_range}"
-    if spec.conditional:
+    x = data.floats()
+    assert x.min() >= lo - TOLERANCE and x.max() <= hi + TOLERANCE, f"{where}: samples outside {spec.value_range}"
+    if spec.translation:
+        assert data.y is not None and data.y.is_floating_point() and \
+            tuple(data.y.shape) == (len(data), *spec.condition_shape), \
+            f"{where}: image-to-image data needs float source images of shape {spec.condition_shape}, one per sample"
+        assert data.y.min() >= lo - TOLERANCE and data.y.max() <= hi + TOLERANCE, \
+            f"{where}: source images outside {spec.value_range}"
+    elif spec.conditional:
         assert data.y is not None and data.y.dtype == torch.int64 and tuple(data.y.shape) == (len(data),), \
             f"{where}: a labelled set needs int64 labels, one per sample"
         assert 0 <= int(data.y.min()) and int(data.y.max()) < spec.num_classes, f"{where}: labels out of range"
@@ -406,8 +488,29 @@ def check_user_dataset(engine: Engine, component: Component) -> None:
 
 
 # --- schedules --------------------------------------------------------------------------------
-def _points() -> tuple[torch.Tensor, None]:
-    return torch.randn(8, 2), None
+def _batch(spec: DataSpec) -> Callable[[], tuple[torch.Tensor, Any]]:
+    """``next_batch`` for a schedule check: 8 random samples of the spec (2D points: Gaussian) and their labels."""
+    def next_batch() -> tuple[torch.Tensor, Any]:
+        if spec.kind == "points":
+            x = torch.randn(8, *spec.shape)
+        else:
+            lo, hi = spec.value_range
+            x = torch.rand(8, *spec.shape) * (hi - lo) + lo
+        return x, _labels(spec, 8)
+
+    return next_batch
+
+
+def schedule_example(engine: Engine, component: Component) -> tuple[Callable[[], tuple[Any, Any]], DataSpec]:
+    """What a schedule is checked on: (a maker of fresh G and D, their DataSpec): its ``example_network`` built
+    with that network's ``tiny_params``, else tiny linear networks over 2D points."""
+    example = contracts.optional(component.obj, contracts.ScheduleFactory, "example_network")
+    if example is None:
+        return (lambda: (TinyGenerator(), TinyDiscriminator())), DataSpec((2,))
+    name, spec = example
+    network = engine.registry.get("networks", name)
+    params = contracts.optional(network.obj, contracts.NetworkBuilder, "tiny_params") or {}
+    return (lambda: network.obj(spec, **params)), spec
 
 
 def _tiny_schedule(engine: Engine, component: Component, weights: dict | None = None) -> tuple[Any, Any, Any]:
@@ -415,18 +518,20 @@ def _tiny_schedule(engine: Engine, component: Component, weights: dict | None = 
     default loss, built from seed 0."""
     from ganzoo.config import DEFAULT_COMPONENTS
 
+    make_networks, spec = schedule_example(engine, component)
     torch.manual_seed(0)
-    G, D = TinyGenerator(), TinyDiscriminator()
+    G, D = make_networks()
     if weights is not None:
         G.load_state_dict(weights["G"])
         D.load_state_dict(weights["D"])
     loss = engine.registry.get("losses", DEFAULT_COMPONENTS["loss"]).obj()
-    return component.obj(G, D, loss, DataSpec((2,))), G, D
+    return component.obj(G, D, loss, spec), G, D
 
 
-def _steps(schedule: Any, n: int) -> list[dict]:
-    """The logs of ``n`` iterations on random 2D points, each a non-empty dict of finite values."""
-    logs = [schedule.step(_points) for _ in range(n)]
+def _steps(schedule: Any, n: int, spec: DataSpec) -> list[dict]:
+    """The logs of ``n`` iterations on random batches of ``spec``, each a non-empty dict of finite values."""
+    next_batch = _batch(spec)
+    logs = [schedule.step(next_batch) for _ in range(n)]
     for log in logs:
         assert isinstance(log, dict) and log, "step() must return a dict of named values"
         for key, value in log.items():
@@ -435,13 +540,16 @@ def _steps(schedule: Any, n: int) -> list[dict]:
 
 
 def check_schedule(engine: Engine, component: Component) -> None:
-    """Two iterations on 2D points with the default loss: finite logs, G updated; then the state round-trips."""
+    """Two iterations on 2D points (or the schedule's ``example_network``) with the default loss: finite logs, G
+    updated; then the state round-trips."""
     schedule, G, D = _tiny_schedule(engine, component)
+    spec = schedule_example(engine, component)[1]
     before = [p.detach().clone() for p in G.parameters()]
-    _steps(schedule, SCHEDULE_STEPS)
+    _steps(schedule, SCHEDULE_STEPS, spec)
     assert any(not torch.equal(a, p) for a, p in zip(before, G.parameters())), "two iterations left G unchanged"
     sampler = schedule.generator_for_sampling()
-    assert tuple(sampler(torch.randn(5, 4)).shape) == (5, 2), "generator_for_sampling() gives the wrong shape"
+    assert tuple(sampler(draw_latent(sampler, 5), _labels(spec, 5)).shape) == (5, *spec.shape), \
+        "generator_for_sampling() gives the wrong shape"
     check_schedule_resume(engine, component, schedule, G, D)
 
 
@@ -453,11 +561,12 @@ def check_schedule_resume(engine: Engine, component: Component, schedule: Any, G
     """
     saved = _checkpointed({"G": G.state_dict(), "D": D.state_dict(), "schedule": schedule.state_dict(),
                            "rng": torch.get_rng_state()})
-    continued = _steps(schedule, SCHEDULE_STEPS)
+    spec = schedule_example(engine, component)[1]
+    continued = _steps(schedule, SCHEDULE_STEPS, spec)
     restored, G2, _ = _tiny_schedule(engine, component, saved)
     restored.load_state_dict(saved["schedule"])
     torch.set_rng_state(saved["rng"])
-    resumed = _steps(restored, SCHEDULE_STEPS)
+    resumed = _steps(restored, SCHEDULE_STEPS, spec)
     what = f"{SCHEDULE_STEPS} iterations after a round trip of the schedule's state"
     assert same_state(G2.state_dict(), G.state_dict()), f"G after {what} differs from G without it"
     assert same_state(resumed, continued), f"the logs of {what} differ from those without it"

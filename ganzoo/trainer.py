@@ -24,7 +24,7 @@ from ganzoo.guard import DivergedError, find_problem, lowered_learning_rates
 from ganzoo.metrics.base import EvalContext, model_spec
 from ganzoo.metrics.evaluate import compute
 from ganzoo.run_writer import RunWriter
-from ganzoo.samples import fixed_inputs, grid_columns
+from ganzoo.samples import draw_latent, fixed_inputs, fixed_sources, grid_columns, translation_rows
 from ganzoo.spec import Data
 
 #: What a checkpoint must hold to resume a run.
@@ -100,7 +100,12 @@ class Trainer:
         self.images_per_step = (train["batch_size"] * contracts.optional(self.schedule, contracts.Schedule, "batches_per_step")
                                 * self.ranks.world_size)
         n, nrow = config["sample"]["n"], config["sample"]["nrow"]
-        z, labels = fixed_inputs(self.spec, self.generator.latent_dim, n, nrow, train["seed"])
+        z, labels = fixed_inputs(self.spec, self.generator, n, nrow, train["seed"])
+        self.fixed_targets: torch.Tensor | None = None
+        if self.spec.translation:  # the sources come from the evaluation split where one is loaded
+            labels, self.fixed_targets = fixed_sources(data if eval_data is None else eval_data, n,
+                                                        train["seed"])
+            z = z[: len(labels)]
         self.fixed_z, self.fixed_labels = z.to(device), (labels.to(device) if labels is not None else None)
         self.grid_nrow = grid_columns(self.spec, n, nrow)
         self.last_eval: dict[str, Any] = {}
@@ -142,7 +147,7 @@ class Trainer:
 
     def sample(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
         """n fresh samples from the current generator (for metrics)."""
-        z = torch.randn(n, self.generator.latent_dim, device=self.device)
+        z = draw_latent(self.generator, n, device=self.device)
         return self.generate(z, labels)
 
     def write_samples(self, name: str) -> list[Path]:
@@ -150,6 +155,8 @@ class Trainer:
         if not self.writer.writes:
             return []
         x = self.generate(self.fixed_z, self.fixed_labels)
+        if self.spec.translation:
+            x = translation_rows(self.fixed_labels, x, self.fixed_targets, self.grid_nrow)
         real = self.data.x[:2000] if self.spec.kind == "points" else None
         return self.writer.samples(x, self.spec, name, self.grid_nrow, real, f"step {self.step}")
 
@@ -262,6 +269,7 @@ class Trainer:
             spec=model_spec(self.spec, self.generator), real=real, sample=self.sample, n=self.config["eval"]["n"],
             seed=self.config["train"]["seed"], device=self.device, dataset=self.config["dataset"],
             cache_dir=user_cache_dir(), data_root=self.data_root, split=self.config["eval"]["split"],
+            generator=self.schedule.generator_for_sampling(),
         )
         results = compute(self.engine, names, ctx)
         self.last_eval = results

@@ -1,4 +1,8 @@
-"""Adversarial losses, each computed from discriminator logits."""
+"""Adversarial losses, each computed from discriminator logits.
+
+Logits are one per sample (N,) or a map per sample (N, ...) (a PatchGAN's): every loss averages over
+all of them, and every penalty takes the gradient of each sample's mean logit (``per_sample``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,11 @@ class Minimax:
         return -F.softplus(fake).mean()
 
 
+def per_sample(logits: torch.Tensor) -> torch.Tensor:
+    """One value per sample (N,): the logits themselves, or the mean of each sample's map of logits."""
+    return logits.reshape(logits.shape[0], -1).mean(1)
+
+
 def gradient_input(x: torch.Tensor) -> torch.Tensor:
     """``x`` detached, as a tensor to take D's input gradient at: a view of a fresh leaf, itself not a leaf.
 
@@ -31,7 +40,7 @@ def gradient_penalty(D: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor |
     """γ/2 E‖∇ₓD(x)‖²: R1 when x is real data, R2 when x is generated (Mescheder et al. 2018,
     "Which Training Methods for GANs do actually Converge?")."""
     x = gradient_input(x)
-    (grad,) = torch.autograd.grad(D(x, labels).sum(), x, create_graph=True)
+    (grad,) = torch.autograd.grad(per_sample(D(x, labels)).sum(), x, create_graph=True)
     return 0.5 * gamma * grad.flatten(1).pow(2).sum(1).mean()
 
 
@@ -152,6 +161,6 @@ class WassersteinGP:
         """λ(‖∇D(x̂)‖₂ - 1)² at random interpolates x̂ between real and fake samples."""
         alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
         mixed = gradient_input(alpha * real.detach() + (1 - alpha) * fake.detach())
-        out = D(mixed, labels)
+        out = per_sample(D(mixed, labels))
         (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
         return self.gp_weight * (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

@@ -11,6 +11,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from ganzoo import contracts
 from ganzoo.fastpath import FastPaths, Precision, set_adam_kernel
+from ganzoo.samples import draw_latent
 from ganzoo.spec import DataSpec
 from ganzoo_plugins.augment import DiffAugment
 
@@ -19,6 +20,11 @@ Batch = tuple[torch.Tensor, "torch.Tensor | None"]
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
+
+
+def _logits(out: Any) -> torch.Tensor:
+    """D's logits from what ``AdversarialSchedule._judge`` returned."""
+    return out["logits"] if isinstance(out, dict) else out
 
 
 class AdversarialSchedule:
@@ -35,6 +41,9 @@ class AdversarialSchedule:
     batch D sees in both updates; gradient penalties still see the un-augmented samples.
     The last D update's fake batch is reused for the G update, as in the DCGAN reference loop; a
     relativistic loss (``g_needs_real``) also sees D's logits on that update's real batch.
+    A D with auxiliary ``heads`` (``ganzoo.contracts.Discriminator``) is called with ``heads=True`` in
+    both updates, and its ``d_aux_loss`` / ``g_aux_loss`` are added to D's and G's losses and logged
+    as ``d_aux`` / ``g_aux``; G's latent inputs come from ``ganzoo.samples.draw_latent``.
     Under DDP the G update's pass through D skips D's gradient all-reduce (``no_sync``): those
     gradients are discarded by the next D update, so only D's own updates synchronize.
     """
@@ -60,6 +69,9 @@ class AdversarialSchedule:
         self._penalty = contracts.optional(loss, contracts.Loss, "penalty")
         self._g_needs_real = bool(contracts.optional(loss, contracts.Loss, "g_needs_real"))
         self._regularization = contracts.optional(G, contracts.Generator, "regularization")
+        self._heads = bool(contracts.optional(D, contracts.Discriminator, "heads"))
+        self._d_aux = contracts.optional(D, contracts.Discriminator, "d_aux_loss")
+        self._g_aux = contracts.optional(D, contracts.Discriminator, "g_aux_loss")
 
     def _decay_factor(self, steps: int) -> float:
         return self.lr_decay ** steps
@@ -71,7 +83,7 @@ class AdversarialSchedule:
         set_adam_kernel(self.opt_d, fast.adam)
 
     def _noise(self, n: int, like: torch.Tensor) -> torch.Tensor:
-        return torch.randn(n, self.G.latent_dim, device=like.device)
+        return draw_latent(self.G, n, device=like.device)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -104,19 +116,27 @@ class AdversarialSchedule:
                 else:
                     with torch.no_grad():
                         fake = self.G(z, labels)
-                d_loss = self.loss.d_loss(self.D(self.augment(real), labels),
-                                          self.D(self.augment(fake.detach()), labels))
+                real_out, fake_out = self._judge(real, labels), self._judge(fake.detach(), labels)
+                d_loss = self.loss.d_loss(_logits(real_out), _logits(fake_out))
                 total = d_loss + self._penalty(self.D, real, fake, labels) if self._penalty else d_loss
+                if self._d_aux is not None:
+                    d_aux = self._d_aux(real_out, fake_out, labels, z)
+                    total = total + d_aux
             self.opt_d.zero_grad(set_to_none=True)
             self.precision.backward(total)
             self.precision.step(self.opt_d)
         with self._without_gradient_sync(self.D), self.precision.autocast():
-            fake_logits = self.D(self.augment(fake), labels)
+            fake_out = self._judge(fake, labels)
             if self._g_needs_real:
-                g_loss = self.loss.g_loss(fake_logits, self.D(self.augment(real), labels))
+                with torch.no_grad():  # G's gradient does not pass through D(real): skip its backward
+                    real_logits = self.D(self.augment(real), labels)
+                g_loss = self.loss.g_loss(_logits(fake_out), real_logits)
             else:
-                g_loss = self.loss.g_loss(fake_logits)
+                g_loss = self.loss.g_loss(_logits(fake_out))
             total_g = g_loss + self._regularization() if self._regularization else g_loss
+            if self._g_aux is not None:
+                g_aux = self._g_aux(fake_out, labels, z)
+                total_g = total_g + g_aux
         self.opt_g.zero_grad(set_to_none=True)
         self.precision.backward(total_g)
         self.precision.step(self.opt_g)
@@ -124,7 +144,18 @@ class AdversarialSchedule:
             self._update_ema()
         for scheduler in self.lr_schedulers:
             scheduler.step()
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        if self._d_aux is not None:
+            logs["d_aux"] = d_aux.detach()
+        if self._g_aux is not None:
+            logs["g_aux"] = g_aux.detach()
+        return logs
+
+    def _judge(self, x: torch.Tensor, labels: torch.Tensor | None) -> Any:
+        """D on (augmented) x: its logits, or the dict of logits and auxiliary heads where D declares heads."""
+        if self._heads:
+            return self.D(self.augment(x), labels, heads=True)
+        return self.D(self.augment(x), labels)
 
     @staticmethod
     def _without_gradient_sync(module: torch.nn.Module) -> Any:

@@ -9,7 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo.engine import Engine
+# Cache bytecode, as a user's Python does. Where PYTHONDONTWRITEBYTECODE is set (this machine and CI set
+# it, and uv installs without .pyc files), every `python -m ganzoo` subprocess would compile torch,
+# torchvision, torch._dynamo, sympy and matplotlib from source again: about 10 s of CPU each, the largest
+# cost of the suite. The first process to import a module now writes its .pyc; the rest read it.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+from ganzoo.engine import Engine  # noqa: E402 - after the bytecode switch, so its imports are cached
+from ganzoo.plugins import alias_source_builtins  # noqa: E402
+
+# Test modules import ganzoo_plugins.* directly: they must get the checkout's plugins/, not the
+# snapshot an editable install keeps in site-packages.
+alias_source_builtins()
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Overrides that make gan-ring8 train in well under a second.

@@ -43,34 +43,41 @@ def run_config(run_dir: Path) -> dict:
 
 
 # --- runs remember where their data was ---------------------------------------------------------
-def test_a_run_evaluates_and_resumes_from_the_data_root_it_recorded(tmp_path, mnist_root):
+def test_a_run_evaluates_and_resumes_from_the_data_root_it_recorded(tmp_path, mnist_root, monkeypatch, capsys):
     """Trained with --data-root and GANZOO_DATA elsewhere, eval and resume find the data; an explicit
-    --data-root wins; a recorded root that is gone falls back to GANZOO_DATA."""
+    --data-root wins; a recorded root that is gone falls back to GANZOO_DATA. (In-process: only the data root
+    is under test, and GANZOO_DATA is read at each call.)"""
     data, empty, run_dir = tmp_path / "data", tmp_path / "empty", tmp_path / "run"
     shutil.copytree(mnist_root / "MNIST", data / "MNIST")
     empty.mkdir()
-    elsewhere = {"GANZOO_DATA": str(empty)}
-    trained = run_cli("run", "cgan-mnist", "--data-root", str(data), "--out", str(run_dir), "--no-progress",
-                      *sets(MNIST + ["dataset.limit=64"]), env=elsewhere)
-    assert trained.returncode == 0, trained.stderr
+    monkeypatch.setenv("GANZOO_DATA", str(empty))
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    code, _, err = cli("run", "cgan-mnist", "--data-root", str(data), "--out", str(run_dir), "--no-progress",
+                       *sets(MNIST + ["dataset.limit=64"]))
+    assert code == 0, err
     assert run_config(run_dir)["run"]["data_root"] == str(data.resolve())
 
-    evaluated = run_cli("eval", str(run_dir), "--metrics", "conditional-accuracy", "--n", "20", env=elsewhere)
-    assert evaluated.returncode == 0, evaluated.stderr
-    assert "accuracy=" in evaluated.stdout
+    code, out, err = cli("eval", str(run_dir), "--metrics", "conditional-accuracy", "--n", "20")
+    assert code == 0, err
+    assert "accuracy=" in out
 
-    resumed = run_cli("run", "--resume", str(run_dir), "--steps", "4", "--no-progress", env=elsewhere)
-    assert resumed.returncode == 0, resumed.stderr
+    code, _, err = cli("run", "--resume", str(run_dir), "--steps", "4", "--no-progress")
+    assert code == 0, err
     assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
 
-    explicit = run_cli("eval", str(run_dir), "--metrics", "conditional-accuracy", "--n", "20",
-                       "--data-root", str(empty), "--out", str(tmp_path / "x.json"), env=elsewhere)
-    assert explicit.returncode == 2 and str(empty) in explicit.stderr
+    code, _, err = cli("eval", str(run_dir), "--metrics", "conditional-accuracy", "--n", "20",
+                       "--data-root", str(empty), "--out", str(tmp_path / "x.json"))
+    assert code == 2 and str(empty) in err
 
     data.rename(tmp_path / "moved")
-    fallback = run_cli("eval", str(run_dir), "--metrics", "conditional-accuracy", "--n", "20",
-                       env={"GANZOO_DATA": str(mnist_root)})
-    assert fallback.returncode == 0, fallback.stderr
+    monkeypatch.setenv("GANZOO_DATA", str(mnist_root))
+    code, _, err = cli("eval", str(run_dir), "--metrics", "conditional-accuracy", "--n", "20")
+    assert code == 0, err
 
 
 # --- progress when nobody watches a terminal ------------------------------------------------------

@@ -34,7 +34,7 @@ def runs(tmp_path_factory, mnist_root):
 def real_npz(tmp_path_factory, engine, mnist_root):
     """300 real test digits as uint8 with their labels, the way an outside GAN would save samples."""
     test = engine.load_data({"dataset": {"name": "mnist"}}, "test", mnist_root)
-    x = ((test.x[-300:] + 1) * 127.5).round().to(torch.uint8).numpy()
+    x = ((test.floats()[-300:] + 1) * 127.5).round().to(torch.uint8).numpy()
     path = tmp_path_factory.mktemp("samples") / "real.npz"
     np.savez(path, x=x[:, 0], labels=test.y[-300:].numpy())
     return path

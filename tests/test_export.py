@@ -333,10 +333,10 @@ def test_missing_network_plugin_names_what_to_install(runs, tmp_path):
     """An export whose network no installed plugin provides says which distribution to install."""
     meta_file = copied_export(runs["gan-ring8"], tmp_path)
     meta = json.loads(meta_file.read_text())
-    meta["config"]["network"]["name"] = "sngan-proj"
-    meta["network"] = {"name": "sngan-proj", "plugin": "sngan", "distribution": "ganzoo-sngan", "version": "0.2.0"}
+    meta["config"]["network"]["name"] = "stylegan2"
+    meta["network"] = {"name": "stylegan2", "plugin": "stylegan", "distribution": "ganzoo-stylegan", "version": "0.2.0"}
     meta_file.write_text(json.dumps(meta))
-    with pytest.raises(ExportError, match="ganzoo install ganzoo-sngan") as info:
+    with pytest.raises(ExportError, match="ganzoo install ganzoo-stylegan") as info:
         load_export(tmp_path / "generator.safetensors", CPU)
     assert "\n" not in str(info.value)
 

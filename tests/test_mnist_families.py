@@ -53,7 +53,8 @@ def test_mnist_experiment_trains_end_to_end(experiment, mnist_root, tmp_path, ca
 
 
 def test_dcgan_cifar10_trains_on_an_image_folder(tmp_path):
-    """The 64x64 DCGAN trains from a folder of small RGB images, resized to 64x64, in a subprocess."""
+    """The 32x32 DCGAN of dcgan-cifar10 trains from a folder of small RGB images (the old image-folder name),
+    resized and cropped to 32x32, in a subprocess."""
     folder = tmp_path / "images" / "only"
     folder.mkdir(parents=True)
     gen = torch.Generator().manual_seed(0)
@@ -62,12 +63,13 @@ def test_dcgan_cifar10_trains_on_an_image_folder(tmp_path):
         Image.fromarray(pixels, "RGB").save(folder / f"{i}.png")
     run_dir = tmp_path / "run"
     proc = run_cli("run", "dcgan-cifar10", "--out", str(run_dir), "--no-progress", "--device", "cpu",
-                   *sets("dataset.name=image-folder", f"dataset.path={folder.parent}", "train.batch_size=8",
+                   *sets("dataset.name=image-folder", f"dataset.path={folder.parent}", "dataset.image_size=32",
+                         "train.batch_size=8",
                          "train.steps=2", "network.g_width=4", "network.d_width=4", "sample.n=8", "sample.nrow=4",
                          *NO_EVAL))
     assert proc.returncode == 0, proc.stderr
-    assert Image.open(run_dir / "samples" / "final.png").size == grid_size(4, 2, side=64)
-    assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["spec"]["shape"] == [3, 64, 64]
+    assert Image.open(run_dir / "samples" / "final.png").size == grid_size(4, 2, side=32)
+    assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["spec"]["shape"] == [3, 32, 32]
 
 
 @pytest.mark.parametrize("network, params", [

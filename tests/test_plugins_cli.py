@@ -39,9 +39,9 @@ def test_plugins_table_shows_status_and_components(capsys, monkeypatch):
 def test_uv_install_command_targets_this_interpreter():
     """With uv: `uv pip install --python sys.executable`, flags, editables, pass-through, then requirements."""
     uv = installer.Installer("uv", ("/bin/uv", "pip"))
-    cmd = uv.install_command(["ganzoo-sngan>=0.1"], ["./plug"], True, ["--no-deps"])
+    cmd = uv.install_command(["ganzoo-lecam>=0.1"], ["./plug"], True, ["--no-deps"])
     assert cmd == ["/bin/uv", "pip", "install", "--python", sys.executable, "--upgrade", "--editable", "./plug",
-                   "--no-deps", "ganzoo-sngan>=0.1"]
+                   "--no-deps", "ganzoo-lecam>=0.1"]
     assert uv.uninstall_command(["a"], []) == ["/bin/uv", "pip", "uninstall", "--python", sys.executable, "a"]
 
 
@@ -67,7 +67,7 @@ def test_install_refuses_what_is_not_a_requirement(text):
         installer.check_requirement(text)
 
 
-@pytest.mark.parametrize("text", ["ganzoo-sngan", "ganzoo-sngan>=0.1,<2", "ganzoo_x[extra]==1.0"])
+@pytest.mark.parametrize("text", ["ganzoo-lecam", "ganzoo-lecam>=0.1,<2", "ganzoo_x[extra]==1.0"])
 def test_install_accepts_requirements(text):
     """Names, version specifiers and extras pass unchanged."""
     assert installer.check_requirement(text) == text

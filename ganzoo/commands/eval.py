@@ -85,6 +85,8 @@ def eval_command(args: argparse.Namespace) -> int:
             who = f"{p['evaluator']} sha256 {p['evaluator_sha256'][:12]}" if "evaluator" in p else p.get("name", name)
             if "evaluator_test_accuracy" in p:
                 who += f", test accuracy {p['evaluator_test_accuracy']:.2%}"
+            if "evaluator_heldout_mse" in p:
+                who += f", held-out reconstruction MSE {p['evaluator_heldout_mse']:.4g}"
             out.print(f"{name}: {shown}  [{who}; {p.get('split', '')} split; real {p.get('real_samples')}, "
                       f"fake {p.get('fake_samples')}; seed {p.get('seed')}]", highlight=False, markup=False)
         err.print(f"wrote {path}", highlight=False)

@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     install = sub.add_parser("install", help="install plugin packages into ganzoo's environment",
                              epilog="arguments after '--' go to the installer unchanged, "
                                     "e.g. ganzoo install PKG -- --index-url URL")
-    install.add_argument("packages", nargs="*", metavar="PKG", help="requirement, e.g. ganzoo-sngan or NAME>=1.0")
+    install.add_argument("packages", nargs="*", metavar="PKG", help="requirement, e.g. ganzoo-lecam or NAME>=1.0")
     install.add_argument("-U", "--upgrade", action="store_true", help="upgrade packages already installed")
     install.add_argument("-e", "--editable", action="append", default=[], metavar="PATH",
                          help="install a local plugin project in editable mode (repeatable)")

@@ -1,7 +1,7 @@
 """Evaluation metrics: the contract (base) and the implementations, each a registered component.
 
 The numeric API: frechet_distance, kid, prdc, conditional_accuracy, classifier_score,
-get_evaluator. ``import ganzoo.metrics`` stays free of torch: kid and prdc import it when
+get_evaluator, get_autoencoder. ``import ganzoo.metrics`` stays free of torch: kid and prdc import it when
 called (they are imported here, so the names are the functions, not their modules); the
 rest load on first use.
 """
@@ -17,6 +17,7 @@ _LAZY = {
     "conditional_accuracy": "ganzoo.metrics.classifier",
     "classifier_score": "ganzoo.metrics.classifier",
     "get_evaluator": "ganzoo.metrics.evaluator",
+    "get_autoencoder": "ganzoo.metrics.autoencoder",
     "Evaluator": "ganzoo.metrics.evaluator",
 }
 

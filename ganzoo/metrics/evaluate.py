@@ -56,6 +56,7 @@ def evaluate_run(engine: Engine, run_dir: Path, names: list[str] | None, n: int 
     """Metrics of a run's generator (EMA weights when kept) against its data set's split; ``names`` None: the
     run's eval.metrics that are installed (``warn`` names the others)."""
     from ganzoo.runs import load_run
+    from ganzoo.samples import draw_latent
 
     run = load_run(run_dir, device, engine, checkpoint)
     config = run.config
@@ -70,14 +71,15 @@ def evaluate_run(engine: Engine, run_dir: Path, names: list[str] | None, n: int 
     def sample(count: int, labels: torch.Tensor | None, batch: int = 500) -> torch.Tensor:
         out = []
         for i in range(0, count, batch):
-            z = torch.randn(min(batch, count - i), generator.latent_dim, device=device)
+            z = draw_latent(generator, min(batch, count - i), device=device)
             lab = labels[i : i + batch].to(device) if labels is not None else None
             out.append(generator(z, lab).float().cpu())
         return torch.cat(out)
 
     ctx = EvalContext(spec=spec, real=real, sample=sample, n=n or config["eval"]["n"],
                       seed=config["train"]["seed"] if seed is None else seed, device=device,
-                      dataset=config["dataset"], cache_dir=cache_dir, data_root=data_root, split=split)
+                      dataset=config["dataset"], cache_dir=cache_dir, data_root=data_root, split=split,
+                      generator=generator)
     return compute(engine, names, ctx, {"run": str(run_dir), "checkpoint": checkpoint, "step": run.step})
 
 

@@ -12,8 +12,10 @@ from ganzoo.metrics.features import MetricError
 
 
 def evaluator_for(ctx: EvalContext) -> Evaluator:
-    """The self-trained evaluator of the context's data set (cached after the first use)."""
-    return get_evaluator(ctx.dataset, ctx.data_root, ctx.device, cache_dir=ctx.cache_dir)
+    """The self-trained evaluator of the context's data set (cached after the first use); a data set made from
+    another one names that one's in ``Data.info["evaluator"]`` (mnist-edges: ``{"name": "mnist"}``)."""
+    dataset = ctx.real.info.get("evaluator", ctx.dataset)
+    return get_evaluator(dataset, ctx.data_root, ctx.device, cache_dir=ctx.cache_dir)
 
 
 def protocol(ctx: EvalContext, name: str, real_n: int, fake_n: int, extractor: dict) -> dict:
@@ -97,3 +99,29 @@ def fid_inception(ctx: EvalContext) -> MetricResult:
     extractor = {"evaluator": f"torchvision-inception-v3 ({weights_path().name})", "evaluator_sha256": sha,
                  "features": "pool3 (2048)"}
     return MetricResult({"fid": value}, protocol(ctx, "fid-inception", len(real), len(fake), extractor))
+
+
+def fid_metric(ctx: EvalContext) -> MetricResult:
+    """The standard FID (Heusel et al. 2017) with the published protocol's Inception weights and resize, through
+    torchmetrics/torch-fidelity (see ``ganzoo.metrics.fid``)."""
+    from ganzoo.metrics.fid import fid_protocol, fid_values, load_fid_inception
+
+    if ctx.spec.channels not in (1, 3):
+        raise MetricError(f"metric 'fid' needs RGB (or grayscale) images, this data has {ctx.spec.channels} channels; "
+                          "use 'ae-fd' instead")
+    network, sha = load_fid_inception()
+    value, real_n, fake_n = fid_values(ctx, network)
+    return MetricResult({"fid": value}, protocol(ctx, "fid", real_n, fake_n, fid_protocol(sha, ctx.spec.channels)))
+
+
+def ae_fd_metric(ctx: EvalContext) -> MetricResult:
+    """Fréchet distance (Heusel et al. 2017) and precision, recall, density, coverage (Naeem et al. 2020, k=5) in
+    the code of an autoencoder ganzoo trains on the data set itself (``ganzoo.metrics.autoencoder``)."""
+    from ganzoo.metrics.autoencoder import get_autoencoder
+    from ganzoo.metrics.frechet import frechet_distance
+    from ganzoo.metrics.prdc import prdc
+
+    ae = get_autoencoder(ctx.dataset, ctx.data_root, ctx.device, cache_dir=ctx.cache_dir)
+    real, fake = ae.features(ctx.real_subset().x), ae.features(ctx.fake()[0])
+    values = {"fd": frechet_distance(real, fake), **prdc(real, fake, k=5)}
+    return MetricResult(values, protocol(ctx, "ae-fd", len(real), len(fake), {**ae.protocol(), "k": 5}))
