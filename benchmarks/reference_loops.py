@@ -54,7 +54,7 @@ def bare_loop(engine: Any, config: dict, device: torch.device, data: Any, fast: 
     penalty = contracts.optional(loss, contracts.Loss, "penalty")
     g_needs_real = contracts.optional(loss, contracts.Loss, "g_needs_real")
     regularization = contracts.optional(G, contracts.Generator, "regularization")
-    x = data.x.to(device)
+    x = data.floats().to(device)  # float samples held on the device (ganzoo keeps images as uint8)
     y = data.y.to(device) if data.y is not None and generator_classes(G) else None
     batch = config["train"]["batch_size"]
     state = {"perm": torch.randperm(len(x), device=device), "i": 0}
@@ -96,7 +96,8 @@ class TutorialDataset(torch.utils.data.Dataset):
         from torchvision import transforms
 
         self.images = data.spec.kind == "image"
-        self.x = ((data.x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy() if self.images else data.x.numpy()
+        self.x = ((data.floats() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy() if self.images \
+            else data.x.numpy()
         self.y = data.y.numpy() if data.y is not None else None
         c = data.spec.channels
         self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,) * c, (0.5,) * c)])

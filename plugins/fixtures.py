@@ -89,3 +89,20 @@ def write_image_folder(root: Path, split: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(IMAGES_PER_CLASS):
             Image.fromarray(pixels[c * IMAGES_PER_CLASS + i]).save(folder / f"{i}.png")
+
+
+#: The flat image-folder fixture: one image of each format, of mixed sizes (so the loader must resize
+#: and crop them), under ``root/images``.
+FLAT_IMAGES = (("a.png", (20, 24)), ("b.jpg", (24, 20)), ("c.webp", (18, 18)), ("d.bmp", (16, 30)),
+               ("e.PNG", (32, 32)), ("f.jpeg", (17, 40)))
+
+
+def write_flat_image_folder(root: Path, split: str) -> None:
+    """RGB images of every type the ``folder`` data set reads (png, jpg, jpeg, webp, bmp; one with an upper-case
+    suffix), of different sizes and not all square, directly in ``root/images`` (one folder for every split)."""
+    from PIL import Image
+
+    folder = Path(root) / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (h, w) in FLAT_IMAGES:
+        Image.fromarray(random_pixels((h, w, 3), split)).save(folder / name)

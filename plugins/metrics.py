@@ -1,4 +1,5 @@
-"""Built-in plugin ``metrics``: Fréchet distance, KID, PRDC, conditional accuracy, classifier score, Inception FID.
+"""Built-in plugin ``metrics``: Fréchet distance, KID, PRDC, conditional accuracy, classifier score, the standard FID,
+the autoencoder Fréchet distance for any image data, and torchvision-Inception FID.
 
 Each entry imports its implementation on first call, so torch stays out of ``ganzoo list``.
 """
@@ -44,8 +45,23 @@ def classifier_score(ctx):
     return classifier_score_metric(ctx)
 
 
+def fid(ctx):
+    """The standard FID: TTUR's Inception weights and resize through torch-fidelity (Heusel et al. 2017)."""
+    from ganzoo.metrics.registered import fid_metric
+
+    return fid_metric(ctx)
+
+
+def ae_fd(ctx):
+    """Fréchet distance and PRDC in the code of an autoencoder ganzoo trains on the data set itself."""
+    from ganzoo.metrics.registered import ae_fd_metric
+
+    return ae_fd_metric(ctx)
+
+
 def fid_inception(ctx):
-    """FID in torchvision Inception-v3 features, from locally present weights (Heusel et al. 2017)."""
+    """A Fréchet distance in torchvision's ImageNet Inception-v3 features, from locally present weights; not the
+    published FID's network, so not comparable with published numbers (``fid`` is)."""
     from ganzoo.metrics.registered import fid_inception as compute
 
     return compute(ctx)
@@ -59,8 +75,9 @@ def evaluator_test_accuracy(ctx, result):
 
 @hookimpl
 def ganzoo_metrics(register):
-    """The image metrics; all but fid-inception use the evaluator ganzoo trains itself. Each names its reference:
-    the same metric on two disjoint real sets, or the evaluator's test accuracy."""
+    """The image metrics; fd, kid, prdc, conditional-accuracy and classifier-score use the classifier ganzoo trains
+    itself, ae-fd the autoencoder it trains itself, fid and fid-inception pretrained Inception networks. Each names
+    its reference: the same metric on two disjoint real sets, or the evaluator's test accuracy."""
     register("fd", Metric(fd, kinds=("image",), goals={"fd": "min"}, reference=scored_on_real(fd)),
              "Fréchet distance in self-trained evaluator features (Heusel et al. 2017)")
     register("kid", Metric(kid, kinds=("image",), goals={"kid": "min"}, reference=scored_on_real(kid, "kid")),
@@ -74,6 +91,14 @@ def ganzoo_metrics(register):
     register("classifier-score", Metric(classifier_score, kinds=("image",), goals={"score": "max"},
                                         reference=scored_on_real(classifier_score, "score", label="real")),
              "Inception-Score formula with the self-trained classifier (Salimans et al. 2016)")
+    register("fid", Metric(fid, kinds=("image",), goals={"fid": "min"}, reference=scored_on_real(fid)),
+             "standard FID, comparable with published numbers: TTUR's Inception weights and resize via "
+             "torch-fidelity (extra 'fid')")
+    register("ae-fd", Metric(ae_fd, kinds=("image",), goals={"fd": "min", "precision": "max", "recall": "max",
+                                                             "density": "max", "coverage": "max"},
+                             reference=scored_on_real(ae_fd)),
+             "Fréchet distance + PRDC in a self-trained autoencoder's code; any image data, no labels, offline")
     register("fid-inception", Metric(fid_inception, kinds=("image",), goals={"fid": "min"},
                                      reference=scored_on_real(fid_inception)),
-             "FID in torchvision Inception-v3 features; weights must already be in the torch hub cache")
+             "Fréchet distance in torchvision's ImageNet Inception-v3 features; NOT comparable with published "
+             "FIDs (use 'fid')")

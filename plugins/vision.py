@@ -1,4 +1,4 @@
-"""Built-in plugin ``vision``: image data sets through torchvision, held in memory as tensors."""
+"""Built-in plugin ``vision``: image data sets through torchvision, held in memory as uint8 tensors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from ganzoo import hookimpl
 
 
 def _to_data(images, labels, num_classes: int, image_size: int, limit: int):
-    """uint8 (N, H, W[, C]) -> float (N, C, H, W) in [-1, 1], optionally resized and truncated."""
+    """uint8 (N, H, W[, C]) -> uint8 (N, C, H, W) (``ganzoo.spec.Data`` maps 0..255 onto [-1, 1]), optionally
+    resized (bilinear, antialiased, rounded back to 8 bits) and truncated."""
     import torch
     import torch.nn.functional as F
 
@@ -22,11 +23,11 @@ def _to_data(images, labels, num_classes: int, image_size: int, limit: int):
     y = torch.as_tensor(labels, dtype=torch.int64) if labels is not None else None
     if limit:
         x, y = x[:limit], (y[:limit] if y is not None else None)
-    x = x.float().div(127.5).sub(1.0)
     if image_size and image_size != x.shape[-1]:
-        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
-        x = x.clamp(-1, 1)
-    return Data(x.contiguous(), y, DataSpec(tuple(x.shape[1:]), num_classes if y is not None else 0))
+        x = F.interpolate(x.float(), size=(image_size, image_size), mode="bilinear", antialias=True,
+                          align_corners=False)
+        x = x.round().clamp(0, 255).to(torch.uint8)
+    return Data(x.to(torch.uint8).contiguous(), y, DataSpec(tuple(x.shape[1:]), num_classes if y is not None else 0))
 
 
 def _check_split(split: str) -> bool:
@@ -76,38 +77,6 @@ def _cifar10_class(verify: bool):
     return UnverifiedCIFAR10
 
 
-def image_folder(root: Path, split: str, download: bool, path: str = "", image_size: int = 64,
-                 channels: int = 3, limit: int = 0):
-    """A user's own images (torchvision ImageFolder layout: one sub-directory per class)."""
-    import torch
-    from torchvision import transforms
-    from torchvision.datasets import ImageFolder
-
-    from ganzoo.errors import DataError
-
-    folder = Path(path).expanduser() if path else Path(root) / "images"
-    if not folder.is_dir():
-        raise DataError(f"image folder {folder} does not exist; set it with --set dataset.path=DIR")
-    mode = "L" if channels == 1 else "RGB"
-    tf = transforms.Compose([transforms.Resize(image_size), transforms.CenterCrop(image_size),
-                             transforms.PILToTensor()])
-    try:
-        ds = ImageFolder(str(folder), transform=tf, loader=lambda p: _open_image(p, mode))
-    except (FileNotFoundError, RuntimeError) as exc:
-        raise DataError(f"image folder {folder}: {exc}".splitlines()[0]) from None
-    count = len(ds) if not limit else min(limit, len(ds))
-    images = torch.stack([ds[i][0] for i in range(count)])
-    labels = torch.tensor([ds.targets[i] for i in range(count)])
-    return _to_data(images, labels if len(ds.classes) > 1 else None, len(ds.classes), 0, 0)
-
-
-def _open_image(path: str, mode: str):
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return img.convert(mode)
-
-
 def _mnist_fixture(root: Path, split: str) -> None:
     """A tiny synthetic MNIST split under ``root``, for the conformance kit."""
     from ganzoo_plugins.fixtures import write_mnist
@@ -129,25 +98,15 @@ def _cifar10_fixture(root: Path, split: str) -> None:
     write_cifar10(root, split)
 
 
-def _image_folder_fixture(root: Path, split: str) -> None:
-    """A tiny synthetic image folder of two classes under ``root/images``, for the conformance kit."""
-    from ganzoo_plugins.fixtures import write_image_folder
-
-    write_image_folder(root, split)
-
-
 mnist.write_fixture = _mnist_fixture
 fashion_mnist.write_fixture = _fashion_mnist_fixture
 cifar10.write_fixture = _cifar10_fixture
 cifar10.tiny_params = {"verify": False}
-image_folder.write_fixture = _image_folder_fixture
-image_folder.tiny_params = {"image_size": 16}
 
 
 @hookimpl
 def ganzoo_datasets(register):
-    """MNIST, Fashion-MNIST, CIFAR-10 and image folders."""
+    """MNIST, Fashion-MNIST and CIFAR-10 (image folders: the ``folder`` plugin)."""
     register("mnist", mnist, "MNIST handwritten digits (torchvision)")
     register("fashion-mnist", fashion_mnist, "Fashion-MNIST (torchvision)")
     register("cifar10", cifar10, "CIFAR-10 (torchvision)")
-    register("image-folder", image_folder, "your own images, one sub-directory per class (torchvision ImageFolder)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
@@ -21,8 +22,9 @@ def evaluator(engine, mnist_root):
 
 @pytest.fixture(scope="module")
 def mnist_test(engine, mnist_root):
-    """The full MNIST test split."""
-    return engine.load_data({"dataset": {"name": "mnist"}}, "test", mnist_root)
+    """The full MNIST test split, as float images in [-1, 1] (the loader keeps uint8 pixels)."""
+    data = engine.load_data({"dataset": {"name": "mnist"}}, "test", mnist_root)
+    return replace(data, x=data.floats())
 
 
 def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Exact resume: SIGKILL at random steps, resume each time, compare with an uninterrupted run bit for bit."""
+"""Exact resume: SIGKILL at random steps, resume each time, compare with an uninterrupted run bit for bit
+(also for a folder of images streamed from its decoded cache through DataLoader workers)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import signal
 
 import pytest
 import yaml
+import numpy as np
+from PIL import Image
 from reliability import (  # noqa: F401 - one_thread is an autouse fixture
     TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, uninterrupted_run,
     wait_for_step)
@@ -107,3 +110,51 @@ def test_resume_of_a_complete_run_says_so(short_run):
 def test_resume_of_a_missing_directory_is_one_line(tmp_path):
     code, _, stderr = cli(["run", "--resume", str(tmp_path / "nope")])
     assert code == 2 and "not a run directory" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+#: A folder of 200 images in batches of 16: 12 batches an epoch, so every checkpoint (each 5 steps) is mid-epoch.
+STREAM_STEPS, STREAM_EVERY, STREAM_IMAGES = 30, 5, 200
+
+
+@pytest.fixture(scope="module")
+def streamed_folder(tmp_path_factory):
+    """200 32x32 PNGs; this module's runs keep their decoded cache beside them (XDG_CACHE_HOME)."""
+    root = tmp_path_factory.mktemp("streamed")
+    images = root / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(STREAM_IMAGES):
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(images / f"{i:03d}.png")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        yield images
+
+
+def test_a_streamed_folder_killed_mid_epoch_resumes_bitwise(streamed_folder, tmp_path):
+    """folder-dcgan32 streaming its images (resident=false, one DataLoader worker, random flips): a SIGKILL after
+    step 17, a resume from the mid-epoch checkpoint, and the end state of an uninterrupted run, bit for bit."""
+    sets = [f"dataset.path={streamed_folder}", "dataset.resident=false", "dataset.workers=1", "dataset.hflip=true",
+            "network.g_width=4", "network.d_width=4", "network.latent_dim=8", "train.batch_size=16",
+            f"train.checkpoint_every={STREAM_EVERY}", "train.log_every=1", "train.keep_last=2", "train.threads=1",
+            "train.sample_every=100000", "sample.n=16", "eval.metrics=[]", "eval.primary=null"]
+    argv = ["run", "folder-dcgan32", "--steps", str(STREAM_STEPS), "--no-progress",
+            *[a for s in sets for a in ("--set", s)]]
+    reference = tmp_path / "reference"
+    code, _, stderr = cli([*argv, "--out", str(reference)])
+    assert code == 0, stderr
+    out = tmp_path / "run"
+    proc = spawn([*argv, "--out", str(out)])
+    seen = wait_for_step(proc, out, 17)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert seen >= 17, proc.stderr.read()
+    killed_at = state(out / "checkpoints" / "last.pt")
+    assert killed_at["step"] < STREAM_STEPS and killed_at["data"]["index"] > 0, killed_at["data"]
+    code, _, stderr = cli(["run", "--resume", str(out), "--no-progress"])
+    assert code == 0, stderr
+    final = state(out / "checkpoints" / "last.pt")
+    assert final["step"] == STREAM_STEPS and final["config"]["run"]["dataset"]["resident"] is False
+    diff = bitwise_equal(training_state(state(reference / "checkpoints" / "last.pt")), training_state(final))
+    assert diff == [], f"last.pt differs at {diff[:5]}"
+    assert events(out) == events(reference)
+

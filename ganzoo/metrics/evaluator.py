@@ -5,7 +5,8 @@ thousand to three thousand steps on one CPU thread), scored on its test split an
 ``user_cache_dir()/evaluators`` with the sha256 of its weights, the sha256 of the data it saw
 and its test accuracy. Its penultimate activations are the features of the Fréchet distance,
 KID and PRDC; its logits serve conditional accuracy and the classifier score. Nothing is
-downloaded.
+downloaded. The cache and the data hash are ``ganzoo.metrics.evaluator_cache``'s, shared with the
+autoencoder of ``ganzoo.metrics.autoencoder``.
 
     ev = get_evaluator({"name": "mnist"}, data_root, torch.device("cpu"))
     ev.features(x)   # (N, 128) float32; x is (N, C, H, W) in the data set's value range
@@ -15,7 +16,6 @@ downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +25,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.checkpoint import atomic_write_bytes
-from ganzoo.errors import GanzooError
+from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
+                                            data_sha256, evaluator_block, file_sha256, one_cpu_thread)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
     from ganzoo.spec import Data
+
+__all__ = ["DigitClassifier", "Evaluator", "EvaluatorError", "data_sha256", "file_sha256", "get_evaluator",
+           "to_input", "train_classifier", "training_steps"]
 
 #: Bump when the architecture or the training recipe changes: old cache entries are then ignored.
 RECIPE_VERSION = 1
@@ -39,10 +42,6 @@ FEATURE_DIM = 128
 #: Dataset options that do not change what the evaluator learns (it always sees the full
 #: train split, resized to INPUT_SIZE).
 IGNORED_OPTIONS = ("limit", "image_size")
-
-
-class EvaluatorError(GanzooError):
-    """An evaluator that cannot be built, trained or trusted for this data."""
 
 
 class DigitClassifier(nn.Module):
@@ -74,13 +73,13 @@ def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1
 
 
-def to_input(x: torch.Tensor, channels: int) -> torch.Tensor:
-    """Check (N, C, H, W) images and resize them to INPUT_SIZE (values stay in [-1, 1])."""
+def to_input(x: torch.Tensor, channels: int, size: int = INPUT_SIZE) -> torch.Tensor:
+    """Check (N, C, H, W) images and resize them to size x size (values stay in [-1, 1])."""
     if x.dim() != 4 or x.shape[1] != channels:
         raise EvaluatorError(f"the evaluator takes (N, {channels}, H, W) images, got shape {tuple(x.shape)}")
     x = x.float()
-    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x
 
 
@@ -91,18 +90,10 @@ def training_steps(samples: int, batch_size: int = 64) -> int:
 
 def train_classifier(train: "Data", device: torch.device, steps: int | None = None, batch_size: int = 64,
                      seed: int = 0) -> DigitClassifier:
-    """Train a DigitClassifier deterministically (fixed seed and steps, Adam, one-cycle schedule).
-
-    On the CPU it trains on one thread: the weights then do not depend on the machine's core
-    count, and small batches run faster than with threads waiting on each other.
-    """
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
+    """Train a DigitClassifier deterministically (fixed seed and steps, Adam, one-cycle schedule), on one
+    thread on the CPU (``one_cpu_thread``)."""
+    with one_cpu_thread(device):
         return _train(train, device, steps or training_steps(len(train), batch_size), batch_size, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(train: "Data", device: torch.device, steps: int, batch_size: int, seed: int) -> DigitClassifier:
@@ -111,7 +102,7 @@ def _train(train: "Data", device: torch.device, steps: int, batch_size: int, see
         torch.manual_seed(seed)
         model = DigitClassifier(channels, train.spec.num_classes).to(device)
     g = torch.Generator().manual_seed(seed)
-    x_all, y_all = to_input(train.x, channels), train.y
+    x_all, y_all = to_input(train.floats(), channels), train.y
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.15)
     model.train()
@@ -128,31 +119,6 @@ def _train(train: "Data", device: torch.device, steps: int, batch_size: int, see
         opt.step()
         sched.step()
     return model.eval()
-
-
-@torch.no_grad()
-def _batched(fn: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
-    return torch.cat([fn(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)])
-
-
-def data_sha256(data: "Data") -> str:
-    """sha256 of a data set's images (as 8-bit pixels) and labels: what an evaluator saw."""
-    lo, hi = data.spec.value_range
-    pixels = ((data.x.float() - lo) * (255.0 / (hi - lo))).round().clamp(0, 255).to(torch.uint8)
-    h = hashlib.sha256(repr(tuple(data.x.shape)).encode())
-    h.update(pixels.contiguous().numpy().tobytes())
-    if data.y is not None:
-        h.update(data.y.to(torch.int64).contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -173,11 +139,11 @@ class Evaluator:
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate activations (N, 128), float32 on the CPU, of images in the data's value range."""
-        return _batched(self.model.body, to_input(x, self.channels), self.device)
+        return batched(self.model.body, to_input(x, self.channels), self.device)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits (N, num_classes), float32 on the CPU."""
-        return _batched(self.model, to_input(x, self.channels), self.device)
+        return batched(self.model, to_input(x, self.channels), self.device)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """The most likely class of each image (N,) int64."""
@@ -196,13 +162,6 @@ class Evaluator:
         }
 
 
-def _evaluator_block(dataset_config: dict | str) -> dict:
-    block = {"name": dataset_config} if isinstance(dataset_config, str) else dict(dataset_config)
-    for key in IGNORED_OPTIONS:
-        block.pop(key, None)
-    return block
-
-
 def _check_spec(name: str, data: "Data") -> None:
     spec = data.spec
     if spec.kind != "image" or spec.channels not in (1, 3) or spec.num_classes < 2:
@@ -212,51 +171,13 @@ def _check_spec(name: str, data: "Data") -> None:
         )
 
 
-def _load_cached(stem: Path, channels: int, num_classes: int, device: torch.device) -> tuple[DigitClassifier, dict] | None:
-    weights, meta_path = stem.with_suffix(".pt"), stem.with_suffix(".json")
-    if not (weights.is_file() and meta_path.is_file()):
-        return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        expected = meta["weights_sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise EvaluatorError(f"evaluator cache {meta_path} is unreadable; delete {stem}.* to retrain it") from None
-    if file_sha256(weights) != expected:
-        raise EvaluatorError(
-            f"evaluator weights {weights} do not match the sha256 recorded beside them; delete {stem}.* to retrain"
-        )
-    model = DigitClassifier(channels, num_classes)
-    try:
-        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    except Exception as exc:  # a cache file of the wrong form: say which, never a traceback
-        raise EvaluatorError(f"evaluator weights {weights} cannot be loaded ({type(exc).__name__}); "
-                             f"delete {stem}.* to retrain") from None
-    return model.to(device).eval(), meta
-
-
-def _train_and_cache(stem: Path, train: "Data", test: "Data", data_hash: str, device: torch.device) -> tuple[DigitClassifier, dict]:
-    import io
-
-    from ganzoo import __version__
-
+def _train_and_score(train: "Data", test: "Data", device: torch.device) -> tuple[DigitClassifier, dict]:
+    """A classifier trained on ``train`` and the facts to cache beside it: its accuracy on ``test``."""
     model = train_classifier(train, device)
     channels = train.spec.channels
-    correct = (_batched(model, to_input(test.x, channels), device).argmax(1) == test.y).double().mean()
-    buf = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buf)
-    payload = buf.getvalue()
-    meta = {
-        "weights_sha256": hashlib.sha256(payload).hexdigest(),
-        "data_sha256": data_hash,
-        "train_samples": len(train),
-        "test_accuracy": round(float(correct), 6),
-        "test_samples": len(test),
-        "recipe_version": RECIPE_VERSION,
-        "ganzoo_version": __version__,
-    }
-    atomic_write_bytes(payload, stem.with_suffix(".pt"))
-    atomic_write_bytes((json.dumps(meta, indent=2) + "\n").encode(), stem.with_suffix(".json"))
-    return model, meta
+    correct = (batched(model, to_input(test.floats(), channels), device).argmax(1) == test.y).double().mean()
+    return model, {"train_samples": len(train), "test_accuracy": round(float(correct), 6), "test_samples": len(test),
+                   "recipe_version": RECIPE_VERSION}
 
 
 _MEMO: dict[tuple, Evaluator] = {}
@@ -270,12 +191,12 @@ def get_evaluator(dataset_config: dict | str, data_root: Path | str | None, devi
     ``data_root`` (default: --data-root / GANZOO_DATA / the user cache), never downloaded
     unless the data set itself is.
     """
-    from ganzoo.data import default_data_root, user_cache_dir
+    from ganzoo.data import default_data_root
 
     device = torch.device(device)
-    block = _evaluator_block(dataset_config)
+    block = evaluator_block(dataset_config, IGNORED_OPTIONS)
     root = default_data_root(data_root)
-    cache = Path(cache_dir) if cache_dir is not None else user_cache_dir()
+    cache = cache_root(cache_dir)
     key = (json.dumps(block, sort_keys=True), str(root), str(device), str(cache))
     if key in _MEMO:
         return _MEMO[key]
@@ -288,13 +209,10 @@ def get_evaluator(dataset_config: dict | str, data_root: Path | str | None, devi
     _check_spec(block["name"], train)
     data_hash = data_sha256(train)
     name = f"{block['name']}-cnn-v{RECIPE_VERSION}"
-    stem = cache / "evaluators" / f"{name}-{data_hash[:16]}"
-    found = _load_cached(stem, train.spec.channels, train.spec.num_classes, device)
-    if found is None:
-        found = _train_and_cache(stem, train, engine.load_data(config, "test", root), data_hash, device)
-    model, meta = found
-    if meta.get("data_sha256") != data_hash:
-        raise EvaluatorError(f"evaluator cache {stem}.json was trained on other data; delete {stem}.* to retrain")
+    stem = cache_stem(cache, name, data_hash)
+    model, meta = cached_or_trained(
+        stem, data_hash, lambda: DigitClassifier(train.spec.channels, train.spec.num_classes),
+        lambda: _train_and_score(train, engine.load_data(config, "test", root), device), device)
     evaluator = Evaluator(name, model, device, train.spec.channels, train.spec.num_classes, meta["weights_sha256"],
                           data_hash, int(meta["train_samples"]), float(meta["test_accuracy"]), int(meta["test_samples"]),
                           stem.with_suffix(".pt"))

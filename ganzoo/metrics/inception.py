@@ -1,4 +1,9 @@
-"""Inception-v3 features for the FID of RGB data (Heusel et al. 2017), from weights already on disk.
+"""Inception-v3 features for ``fid-inception``, a Fréchet distance on RGB data (Heusel et al. 2017), from weights
+already on disk.
+
+These are torchvision's ImageNet Inception-v3 weights, not the TensorFlow graph of 2015-12-05 that the
+published FID uses, and the resize differs too: its numbers are not comparable with published FIDs.
+``ganzoo.metrics.fid`` is the standard FID.
 
 ganzoo never downloads them: the FID uses torchvision's ImageNet Inception-v3 weights only
 when the file torchvision itself would download already sits in the torch hub cache
