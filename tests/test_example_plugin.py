@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "ganzoo-sngan"
+EXAMPLE = ROOT / "examples" / "ganzoo-lecam"
 
 
 def ganzoo(*args: str, target: Path) -> subprocess.CompletedProcess:
@@ -54,37 +55,41 @@ def target(tmp_path_factory) -> Path:
     result = ganzoo("install", str(EXAMPLE), "--", "--no-deps", "--no-build-isolation", "--target", str(path),
                     target=path)
     assert result.returncode == 0, result.stderr
-    assert (path / "ganzoo_sngan" / "__init__.py").is_file()
+    assert (path / "ganzoo_lecam" / "__init__.py").is_file()
     return path
 
 
 def test_installed_plugin_is_listed_with_what_it_registered(target):
     """After install the plugin appears in `ganzoo plugins --json` as a loaded entry point."""
-    row = plugin_rows(target)["sngan"]
+    row = plugin_rows(target)["lecam"]
     assert (row["distribution"], row["version"], row["source"], row["status"]) == \
-        ("ganzoo-sngan", "0.1.0", "entry point", "loaded")
-    assert row["registered"] == {"networks": ["sngan"], "experiments": ["sngan-mnist"]}
-    assert row["uninstall"] == "ganzoo uninstall ganzoo-sngan"
+        ("ganzoo-lecam", "0.1.0", "entry point", "loaded")
+    assert row["registered"] == {"losses": ["lecam"], "experiments": ["lecam-dcgan-mnist"]}
+    assert row["uninstall"] == "ganzoo uninstall ganzoo-lecam"
 
 
 def test_installed_experiment_is_listed_and_trains(target, tmp_path):
-    """`ganzoo list` shows sngan-mnist, and it trains a few steps into a complete run directory."""
+    """`ganzoo list` shows lecam-dcgan-mnist, and it trains a few steps into a complete run directory whose
+    checkpoint holds the loss's moving averages."""
     listing = ganzoo("list", target=target)
-    assert listing.returncode == 0 and "sngan-mnist" in listing.stdout
+    assert listing.returncode == 0 and "lecam-dcgan-mnist" in listing.stdout
     write_fake_mnist(tmp_path / "data")
     run_dir = tmp_path / "run"
-    result = ganzoo("run", "sngan-mnist", "--steps", "2", "--device", "cpu", "--no-progress",
+    result = ganzoo("run", "lecam-dcgan-mnist", "--steps", "2", "--device", "cpu", "--no-progress",
                     "--data-root", str(tmp_path / "data"), "--out", str(run_dir),
                     "--set", "train.batch_size=8", "--set", "train.log_every=1", "--set", "sample.n=10",
-                    "--set", "network.latent_dim=8", "--set", "network.g_channels=4", "--set", "network.d_channels=4",
+                    "--set", "network.latent_dim=8", "--set", "network.width=4", "--set", "eval.metrics=[]",
+                    "--set", "eval.primary=null",
                     target=target)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert config["network"]["name"] == "sngan" and config["loss"]["name"] == "hinge"
-    assert config["run"]["versions"]["plugins"]["ganzoo-sngan"] == "0.1.0"
+    assert config["network"]["name"] == "dcgan" and config["loss"]["name"] == "lecam"
+    assert config["dataset"]["limit"] == 1000
+    assert config["run"]["versions"]["plugins"]["ganzoo-lecam"] == "0.1.0"
     events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [e["step"] for e in events if e["event"] == "train"] == [1, 2]
-    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert set(checkpoint["schedule"]["loss"]) == {"anchor_real", "anchor_fake"}
 
 
 def test_uninstall_removes_the_plugin(target):
@@ -92,15 +97,15 @@ def test_uninstall_removes_the_plugin(target):
 
     Runs last in this module (pytest keeps file order); the install fixture is module-scoped.
     """
-    result = ganzoo("uninstall", "-y", "ganzoo-sngan", "--", "--target", str(target), target=target)
+    result = ganzoo("uninstall", "-y", "ganzoo-lecam", "--", "--target", str(target), target=target)
     assert result.returncode == 0, result.stderr
-    assert not (target / "ganzoo_sngan").exists()
-    assert "sngan" not in plugin_rows(target)
-    assert "sngan-mnist" not in ganzoo("list", target=target).stdout
+    assert not (target / "ganzoo_lecam").exists()
+    assert "lecam" not in plugin_rows(target)
+    assert "lecam-dcgan-mnist" not in ganzoo("list", target=target).stdout
 
 
 def test_example_plugin_own_tests_pass():
-    """The example's own suite (ganzoo.testing conformance + SNGAN checks) passes from its directory."""
+    """The example's own suite (ganzoo.testing conformance + LeCam checks) passes from its directory."""
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=EXAMPLE,
                             capture_output=True, text=True, env={**os.environ, "GANZOO_OFFLINE": "1"}, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
