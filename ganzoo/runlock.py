@@ -11,6 +11,7 @@ systems without working locks; see the README).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -18,7 +19,7 @@ import socket
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ganzoo.errors import RunDirError
 
@@ -26,6 +27,22 @@ LOCK_FILE = ".ganzoo.lock"
 INFO_FILE = ".ganzoo.lock.json"
 #: The environment variable that turns locking off.
 NO_LOCK_ENV = "GANZOO_NO_LOCK"
+
+
+#: Descriptors of the locks this process holds. A forked child (a DataLoader worker) closes its copies at once,
+#: so the lock ends with the process that took it, not with the last of its children.
+_HELD: set[int] = set()
+
+
+def _close_inherited() -> None:
+    """In a forked child: close the inherited lock descriptors (the parent's lock stays held)."""
+    for fd in _HELD:
+        os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited)
 
 
 class RunLockedError(RunDirError):
@@ -45,6 +62,7 @@ class DirectoryLock:
         (self.directory / INFO_FILE).unlink(missing_ok=True)
         _unlock(self._fd)
         os.close(self._fd)
+        _HELD.discard(self._fd)
         self._fd = None
 
     def __enter__(self) -> "DirectoryLock":
@@ -83,6 +101,7 @@ def acquire(directory: str | Path, *, create: bool = False, instead: str = "") -
             os.close(fd)
             raise RunLockedError(_refusal(directory, holder(directory), instead))
         if _same_file(fd, path):
+            _HELD.add(fd)
             lock = DirectoryLock(directory, fd)
             try:
                 _write_info(directory)
@@ -93,6 +112,34 @@ def acquire(directory: str | Path, *, create: bool = False, instead: str = "") -
         _unlock(fd)
         os.close(fd)
     raise RunDirError(f"{directory} keeps being removed while ganzoo locks it; stop whatever deletes it and retry")
+
+
+@contextlib.contextmanager
+def waiting_for(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if needed) for the block, waiting while another
+    process holds it: one process at a time does a one-time job (e.g. training a cached evaluator) that
+    the others then read. Off with ``GANZOO_NO_LOCK=1``."""
+    if os.environ.get(NO_LOCK_ENV, "") not in ("", "0"):
+        yield
+        return
+    fd = _open(Path(path), create=True)
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for about 10 s, then raises
+                    break
+                except OSError:
+                    continue
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _open(path: Path, create: bool) -> int:

@@ -56,10 +56,11 @@ class SuiteView:
             table.add_row(row.name, f"[{STYLES[row.status]}]{row.status}[/]", step, elapsed, row.note)
         return table
 
-    def running(self, name: str, step: int, total: int) -> None:
-        """A run starts (or resumes) at ``step`` of ``total``."""
+    def running(self, name: str, step: int, total: int, note: str = "") -> None:
+        """A run starts (or resumes) at ``step`` of ``total``; ``note`` says where (e.g. "on GPU 1")."""
         row = self.rows[name]
         row.status, row.step, row.total, row.started = "running", step, total, time.perf_counter()
+        row.note = note
 
     def progress(self, name: str, step: int) -> None:
         """A run reached ``step``."""

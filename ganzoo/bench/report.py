@@ -52,6 +52,18 @@ def group_title(group: Group, all_groups: list[Group]) -> str:
     return f"{group.metric} on {group.dataset}{suffix}"
 
 
+def real_references(data: dict, group: Group) -> list[dict]:
+    """The distinct real-data references (``protocol["reference"]``) of a group's finished runs."""
+    found: list[dict] = []
+    for record in data["runs"]:
+        if record.get("status") != "ok" or record.get("variant") not in group.variants:
+            continue
+        reference = ((record.get("metrics") or {}).get(group.metric) or {}).get("protocol", {}).get("reference")
+        if isinstance(reference, dict) and isinstance(reference.get("values"), dict) and reference not in found:
+            found.append(reference)
+    return found
+
+
 def metric_section(data: dict, group: Group, title: str) -> list[str]:
     """The markdown of one group: its table, reference rows and the protocol under it."""
     goals = (data["suite"].get("goals") or {}).get(group.metric) or {}
@@ -70,7 +82,14 @@ def metric_section(data: dict, group: Group, title: str) -> list[str]:
     for ref in references_for(data, group):
         values = [format_value(ref["values"][o]) if o in ref["values"] else "—" for o in shown]
         lines.append(f"| *reference: {ref['label']}* | | " + " | ".join(values) + " |")
+    for real in real_references(data, group):
+        values = [format_value(real["values"][o]) if o in real["values"] else "—" for o in shown]
+        more = ", ".join(f"{k} {format_value(v)}" for k, v in real["values"].items() if k not in shown)
+        label = f"real data: {real['label']}" + (f" ({more})" if more else "")
+        lines.append(f"| *{label}* | | " + " | ".join(values) + " |")
     lines += ["", "Mean ± sample standard deviation over seeds; best by each output's goal among the variants."]
+    if real_references(data, group):
+        lines.append("Real data rows: the metric's reference, real samples scored under the same protocol.")
     if len(group.protocols) > 1:
         lines.append(f"**Warning: these runs were measured under {len(group.protocols)} different protocols; "
                      "their numbers are not comparable.**")
@@ -113,7 +132,9 @@ def header(data: dict) -> list[str]:
              f"seeds {', '.join(map(str, seeds)) or 'none yet'}, budget per run {' or '.join(limits)}, "
              f"evaluation n={suite['eval']['n']} (seed {suite['eval']['seed']}, {suite['eval']['split']} split).", "",
              f"Machine: {machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs, "
-             f"{machine.get('torch_threads', '?')} torch threads, device {machine.get('device', '?')}"
+             f"{machine.get('torch_threads', '?')} torch threads"
+             f"{' per run, ' + str(machine['jobs']) + ' runs at once' if machine.get('jobs') else ''}, "
+             f"device {machine.get('device', '?')}"
              f"{', ' + machine['gpu'] if machine.get('gpu') else ''}; torch {machine.get('torch', '?')}, "
              f"Python {machine.get('python', '?')}, {machine.get('platform', '?')}.", "",
              f"Reproduce: `ganzoo bench {shlex.quote(suite['file'])} --seeds {len(seeds) or 1} --out DIR`", ""]

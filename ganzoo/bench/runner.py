@@ -15,7 +15,7 @@ import signal
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -132,8 +132,12 @@ def _warnings_only(text: str) -> None:
 
 
 def train_and_evaluate(engine: Any, suite: Suite, variant: Variant, seed: int, run_dir: Path, device: torch.device,
-                       data_root: Path, view: SuiteView) -> dict:
-    """Train one run to its budget (continuing a half-finished one), evaluate it and return its record."""
+                       data_root: Path, view: SuiteView, stop: Callable[[], int | None] | None = None) -> dict:
+    """Train one run to its budget (continuing a half-finished one), evaluate it and return its record.
+
+    ``stop``, polled every step, returns a signal number to stop training after a checkpoint (the run is then
+    interrupted, as by SIGINT/SIGTERM), or None to go on.
+    """
     from ganzoo.data import user_cache_dir
     from ganzoo.lifecycle import train_to_end
     from ganzoo.metrics.evaluate import evaluate_run
@@ -148,6 +152,9 @@ def train_and_evaluate(engine: Any, suite: Suite, variant: Variant, seed: int, r
 
         def out_of_time() -> int | None:
             view.progress(name, trainer.step)
+            requested = stop() if stop is not None else None
+            if requested is not None:
+                return requested
             if suite.seconds is not None and before + time.perf_counter() - clock >= suite.seconds:
                 return TIME_UP
             return None

@@ -6,9 +6,17 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganzoo.commands.common import add_override_argument, err, load_engine, out
 from ganzoo.errors import GanzooError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganzoo.bench.launchers import ParallelPlan, Slot
+    from ganzoo.bench.live import SuiteView
+    from ganzoo.bench.suite import Suite, Variant
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +37,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--no-progress", action="store_true", help="one line per finished run instead of a live table")
     bench.add_argument("--dry-run", action="store_true",
                        help="check the suite, its data and --out, list what each run would do; train nothing")
+    bench.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="runs at once, each in its own process: one per GPU on CUDA, the CPU threads split "
+                            "between them on the CPU (default 1: one after another, in this process)")
+    bench.add_argument("--executor", choices=("slurm", "local"),
+                       help="submit each run as a job through submitit (needs ganzoo[slurm]): to Slurm, or to "
+                            "submitit's local executor; --jobs caps the jobs at once (on Slurm by default: all)")
+    bench.add_argument("--executor-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="a submitit parameter, e.g. slurm_partition=gpu or timeout_min=90 (repeatable)")
     bench.set_defaults(handler=bench_command)
 
 
@@ -45,11 +61,12 @@ def bench_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Check everything (suite, plugins, metrics, data, output directory), then run, report and plot."""
+    from ganzoo.bench.launchers import plan_parallel
     from ganzoo.bench.live import SuiteView
     from ganzoo.bench.plots import write_plots
     from ganzoo.bench.report import write_report
     from ganzoo.bench.results import open_results
-    from ganzoo.bench.runner import SuiteInterrupted, describe_machine, run_name, run_suite
+    from ganzoo.bench.runner import SuiteInterrupted, run_name, run_suite
     from ganzoo.bench.suite import check_fit, load_suite
     from ganzoo.data import default_data_root
     from ganzoo.device import resolve_device
@@ -58,28 +75,35 @@ def run_command(args: argparse.Namespace) -> int:
 
     engine = load_engine()
     suite = load_suite(engine, Path(args.suite), args.seeds, args.device, args.overrides, args.steps)
-    device = resolve_device(suite.device)
+    device = submit_device(suite.device) if args.executor == "slurm" else resolve_device(suite.device)
     data_root = default_data_root(args.data_root)
     check_fit(engine, suite, data_root)
+    parallel = args.jobs != 1 or args.executor is not None
+    plan = (plan_parallel(args.executor, args.jobs, device, suite.seconds, args.executor_option, len(suite.runs()))
+            if parallel else None)
     target = Path(args.out) if args.out else Path("runs") / f"bench-{suite.name}"
-    data = open_results(target, suite.describe(), describe_machine(device))
+    data = open_results(target, suite.describe(), machine(device, plan))
     names = [run_name(v, s) for v, s in suite.runs()]
     if args.dry_run:
         for name in names:
             out.print(f"{name}: {plan_of(data, target, name)}", highlight=False)
         return 0
     with acquire(target, create=True, instead="choose another --out"):
-        data = open_results(target, suite.describe(), describe_machine(device))  # again, now that no one else writes
+        data = open_results(target, suite.describe(), machine(device, plan))  # again, now that no one else writes
         err.print(f"suite [bold]{suite.name}[/]: {len(suite.variants)} variants x {len(suite.seeds)} seeds on {device} "
                   f"-> {target}", highlight=False)
         again = f"re-run the same command to continue: ganzoo {' '.join(sys.argv[1:]) or 'bench ...'}"
         try:
             live = not args.no_progress and err.is_terminal
             with SuiteView(f"ganzoo bench {suite.name}", names, err, live=live) as view:
-                run_suite(engine, suite, data, target, device, data_root, view)
+                if plan is not None:
+                    run_parallel(args, plan, suite, data, target, device, data_root, view)
+                else:
+                    run_suite(engine, suite, data, target, device, data_root, view)
         except SuiteInterrupted as exc:
-            err.print(f"stopped by {signal.Signals(exc.signum).name}; finished runs are recorded, the current one "
-                      f"has a checkpoint; {again}", highlight=False, markup=False)
+            current = "the runs in progress have checkpoints" if parallel else "the current one has a checkpoint"
+            err.print(f"stopped by {signal.Signals(exc.signum).name}; finished runs are recorded, {current}; "
+                      f"{again}", highlight=False, markup=False)
             return exit_code(exc.signum)
         except Aborted as exc:
             err.print(f"aborted by {signal.Signals(exc.signum).name}; {again}", highlight=False, markup=False)
@@ -93,6 +117,52 @@ def run_command(args: argparse.Namespace) -> int:
                   highlight=False)
         return 1
     return 0
+
+
+def submit_device(name: str) -> "torch.device":
+    """The device runs submitted to a cluster will use: checked here when this machine has it, else taken as
+    named (a login node need not have the compute nodes' GPUs)."""
+    import torch
+
+    from ganzoo.device import DEVICE_PATTERN, resolve_device
+
+    try:
+        return resolve_device(name)
+    except GanzooError:
+        if not DEVICE_PATTERN.match(name or ""):
+            raise
+        return torch.device(name)
+
+
+def machine(device: "torch.device", plan: "ParallelPlan | None") -> dict:
+    """results.json's machine block: this machine (for Slurm: the submitting host), and for a parallel suite the
+    runs at once, where they run and the threads each has."""
+    import torch
+
+    from ganzoo.bench.runner import describe_machine
+
+    if plan is None:
+        return describe_machine(device)
+    info = describe_machine(torch.device("cpu") if plan.executor == "slurm" else device)
+    info.update(device=str(device), jobs=len(plan.slots), executor=plan.executor or "processes")
+    if plan.slots[0].threads:
+        info["torch_threads"] = plan.slots[0].threads
+    return info
+
+
+def run_parallel(args: argparse.Namespace, plan: "ParallelPlan", suite: "Suite", data: dict, target: Path,
+                 device: "torch.device", data_root: Path, view: "SuiteView") -> dict:
+    """Run the suite with runs at once as ``plan`` says, each in a process (or submitit job) of its own."""
+    from ganzoo.bench.parallel import job_launcher, run_suite_parallel
+    from ganzoo.bench.worker import job_spec
+
+    launcher = plan.launcher(target / ".jobs")
+    watch = plan.executor is None  # a local child stops when this process is gone; a cluster job does not
+
+    def spec_of(variant: "Variant", seed: int, slot: "Slot") -> dict:
+        return job_spec(args, suite, variant.name, seed, target, data_root, slot.threads, watch_parent=watch)
+
+    return run_suite_parallel(suite, data, target, device, view, job_launcher(launcher, spec_of), plan.slots)
 
 
 def plan_of(data: dict, target: Path, name: str) -> str:
