@@ -3,8 +3,8 @@
 training run holds.
 
     uv run python benchmarks/make_image_folder.py /tmp/folder200k --count 200000 --size 32
-    uv run python benchmarks/data_loading.py /tmp/folder200k --workers 2 --batches 300 --rounds 3 \\
-        --memory-steps 200
+    uv run python benchmarks/data_loading.py /tmp/folder200k --workers 2 --batches 200 --rounds 3 \\
+        --memory-steps 150
 
 Each loader serves float batches of ``--batch`` images in [-1, 1] in a shuffled order, on the CPU, with
 ``--workers`` worker processes: the plain loop decodes PNGs with Pillow in its workers (``ToTensor`` +
@@ -14,9 +14,10 @@ timed on its own); the resident set serves batches from a uint8 tensor in memory
 batches, ``--batches`` are timed; the rounds alternate the order, and the median round is reported.
 
 The memory check trains ``folder-dcgan32`` (``--memory-widths`` wide) for ``--memory-steps`` steps in a
-subprocess, streamed and then resident, sampling the resident set size of the process and its DataLoader
-workers every 0.1 s (``/proc``): anonymous memory (what the process allocated) and file-backed pages
-(mapped libraries) apart, beside the decoded set's size. Results go to ``--out`` (.md and .json).
+subprocess, streamed, resident, and streamed on the folder's first 10,000 images only (``--memory-modes``),
+sampling the memory of the process and its DataLoader workers every 0.1 s (``/proc``): anonymous memory
+(what the processes allocated) and file-backed pages (mapped libraries) apart, beside the decoded set's
+size. Results go to ``--out`` (.md and .json).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -150,10 +152,13 @@ def tree_memory(pid: int) -> dict[str, int]:
             "processes": len(tree)}
 
 
-def train_and_watch(folder: Path, resident: str, args, cache_home: str) -> dict:
-    """Train folder-dcgan32 in a subprocess and record the peak memory of its process tree."""
+def train_and_watch(folder: Path, mode: str, args, cache_home: str) -> dict:
+    """Train folder-dcgan32 in a subprocess and record the peak memory of its process tree. ``mode``: streamed,
+    resident, or streamed@N (the first N images only)."""
+    kind, _, limit = mode.partition("@")
     run_dir = Path(tempfile.mkdtemp(prefix="ganzoo-dl-")) / "run"
-    sets = [f"dataset.path={folder}", f"dataset.resident={resident}", f"dataset.workers={args.workers}",
+    sets = [f"dataset.path={folder}", f"dataset.resident={'true' if kind == 'resident' else 'false'}",
+            f"dataset.limit={limit or 0}", f"dataset.workers={args.workers}",
             "dataset.labels=none", f"network.g_width={args.memory_widths}", f"network.d_width={args.memory_widths}",
             f"train.batch_size={args.batch}", "train.log_every=20", "train.sample_every=100000",
             "train.checkpoint_every=100000", "eval.metrics=[]", "eval.primary=null", "sample.n=16"]
@@ -180,7 +185,9 @@ def train_and_watch(folder: Path, resident: str, args, cache_home: str) -> dict:
         raise SystemExit(f"training failed: {stderr.strip().splitlines()[-1] if stderr.strip() else proc.returncode}")
     events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     rates = [e["images_per_s"] for e in events if e["event"] == "train"][1:]  # the first window holds the warm-up
-    return {"resident": resident, "steps": args.memory_steps, "wall_s": time.perf_counter() - start,
+    shutil.rmtree(run_dir.parent, ignore_errors=True)
+    return {"mode": mode, "images": int(limit) if limit else None, "steps": args.memory_steps,
+            "wall_s": time.perf_counter() - start,
             "train_images_per_s": statistics.median(rates) if rates else None,
             **{f"peak_{k}": v for k, v in peak.items()}}
 
@@ -219,19 +226,34 @@ def markdown(report: dict) -> str:
                   f"{report['memory'][0]['steps']} steps", "",
                   "Peak memory of the training process and its DataLoader workers, sampled every 0.1 s from "
                   "/proc/PID/smaps_rollup. Anonymous memory is what the processes allocated; file-backed pages "
-                  "are mostly mapped libraries (torch's alone are several hundred MiB), shared and reclaimable. "
-                  "The tree's figures are proportional set sizes: a page shared by the main process and its "
-                  "forked workers counts once.", "",
+                  "are mostly mapped libraries, shared and reclaimable. The tree's figures are proportional set "
+                  "sizes: a page shared by several processes (the main process and its forked workers, or "
+                  "every process on the machine that maps torch's libraries) is split between them. The runs on "
+                  "the whole folder train bit for bit the same steps (the same losses); their images/s depend on "
+                  "what else the machine runs at the time.", "",
                   "| mode | main process RSS MiB | main process anon MiB | all processes anon (PSS) MiB | "
                   "all processes file-backed (PSS) MiB | processes | train images/s |",
                   "|---|---|---|---|---|---|---|"]
         for row in report["memory"]:
-            lines.append(f"| {'resident' if row['resident'] == 'true' else 'streamed'} | "
+            label = f"streamed, first {row['images']:,} images" if row["images"] else row["mode"]
+            rate = f"{row['train_images_per_s']:,.0f}" if row["train_images_per_s"] else "-"
+            lines.append(f"| {label} | "
                          f"{row['peak_main_rss_kb'] / 1024:.0f} | {row['peak_main_anon_kb'] / 1024:.0f} | "
                          f"{row['peak_tree_pss_anon_kb'] / 1024:.0f} | {row['peak_tree_pss_file_kb'] / 1024:.0f} | "
-                         f"{row['peak_processes']} | {row['train_images_per_s'] or 0:,.0f} |")
-        lines += ["", f"The decoded set is {t['decoded_bytes'] / 2**20:.0f} MiB (uint8); streamed, the training "
-                  "process holds none of it: its anonymous memory stays that of torch and the networks."]
+                         f"{row['peak_processes']} | {rate} |")
+        rows = {row["mode"]: row for row in report["memory"]}
+        lines += ["", f"The decoded set is {t['decoded_bytes'] / 2**20:.0f} MiB as uint8 "
+                  f"({4 * t['decoded_bytes'] / 2**20:.0f} MiB as float32)."]
+        if "streamed" in rows and "resident" in rows:
+            extra = (rows["resident"]["peak_main_anon_kb"] - rows["streamed"]["peak_main_anon_kb"]) / 1024
+            lines[-1] += (f" The resident run's process holds {extra:.0f} MiB more anonymous memory than the "
+                          "streamed run's, whose processes hold no more of the set than the batches in flight.")
+        small = [m for m in rows if m.startswith("streamed@")]
+        if "streamed" in rows and small:
+            a, b = rows[small[0]]["peak_tree_pss_anon_kb"] / 1024, rows["streamed"]["peak_tree_pss_anon_kb"] / 1024
+            lines[-1] += (f" Streamed, the whole folder peaks at {b:.0f} MiB of anonymous memory over all processes "
+                          f"against {a:.0f} MiB for its first {rows[small[0]]['images']:,} images: memory does not "
+                          "grow with the folder.")
     return "\n".join(lines) + "\n"
 
 
@@ -245,6 +267,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory-steps", type=int, default=200, help="0: no memory check")
     parser.add_argument("--memory-widths", type=int, default=16)
+    parser.add_argument("--memory-modes", default="streamed,resident,streamed@10000",
+                        help="training runs of the memory check: streamed, resident, streamed@N (first N images)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads of this process (the loops' own batch work; training sets its own)")
     parser.add_argument("--cache", type=Path, default=None,
@@ -265,7 +289,7 @@ def main() -> None:
     report["image_shape"] = "x".join(str(s) for s in json.loads(
         Path(report["throughput"]["cache_file"]).with_suffix(".json").read_text())["shape"][1:])
     report["memory"] = [train_and_watch(args.folder, mode, args, cache_home)
-                        for mode in ("false", "true")] if args.memory_steps else []
+                        for mode in args.memory_modes.split(",")] if args.memory_steps else []
     report["load_end"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -10,9 +10,15 @@ sub-folders when asked for, or when every image sits in one of at least two of t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganzoo import hookimpl
 from ganzoo.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganzoo.spec import Data
 
 LABELS = ("auto", "none", "subfolders")
 #: ``resident: auto`` keeps a set in memory when its decoded size is at most this share of the memory
@@ -25,12 +31,12 @@ MAX_DECODE_WORKERS = 8
 #: Skipped files named in config.yaml (all of them are counted).
 NAMED_SKIPS = 10
 #: The last folder loaded, by its cache key and options: the eval split reuses the train split's samples.
-_LAST: dict[tuple, object] = {}
+_LAST: dict[tuple, "Data"] = {}
 
 
 def folder(root: Path, split: str, download: bool, path: str = "", labels: str = "auto", image_size: int = 0,
            channels: int = 3, hflip: bool = False, skip_bad: bool = False, resident: str = "auto",
-           workers: int = 0, limit: int = 0):
+           workers: int = 0, limit: int = 0) -> "Data":
     """A folder of images, searched recursively (default: DATA_ROOT/images); every split is the whole folder.
 
     ``labels``: auto (class sub-folders when every image sits in one of at least two), none, or subfolders
@@ -63,7 +69,7 @@ def folder(root: Path, split: str, download: bool, path: str = "", labels: str =
 
 
 def _load(top: Path, files: list[Path], key: str, labels: str, image_size: int, channels: int, hflip: bool,
-          skip_bad: bool, keep_in_memory: bool | None, workers: int):
+          skip_bad: bool, keep_in_memory: bool | None, workers: int) -> "Data":
     """Decode (or find in the cache), label and wrap the folder's images."""
     import numpy as np
     import torch
@@ -142,7 +148,7 @@ def _no_images(top: Path) -> str:
     return f"image folder {top} holds no images: none of its {others} files is a {kinds} file"
 
 
-def _labels(top: Path, files: list[Path], labels: str):
+def _labels(top: Path, files: list[Path], labels: str) -> "tuple[list[str], torch.Tensor | None]":
     """(class names, int64 labels or None) from the first-level sub-folder of each image, as ``labels`` says."""
     import torch
 
@@ -184,7 +190,7 @@ def _cpus() -> int:
 
 
 def image_folder(root: Path, split: str, download: bool, path: str = "", image_size: int = 64, channels: int = 3,
-                 limit: int = 0):
+                 limit: int = 0) -> "Data":
     """The ``folder`` data set under its old name and defaults (64x64, labels from class sub-folders when
     there are several), for configs written before ``folder``; new configs use ``folder``."""
     return folder(root, split, download, path=path, image_size=image_size, channels=channels, limit=limit)
