@@ -234,9 +234,10 @@ def _check_codes(G: Any, spec: DataSpec, z: torch.Tensor, labels: Any) -> None:
     for name, size in dict(codes or {}).items():
         assert isinstance(size, int) and size >= 0, f"code {name!r}: size must be an int >= 0 (0: continuous)"
         values = torch.arange(BATCH) % size if size else torch.linspace(-2, 2, BATCH)
+        others = (values + 1) % size if size else values + 1
         coded = with_code(z, name, values)
         assert tuple(coded.shape) == tuple(z.shape), f"with_code({name!r}) changed z's shape"
-        assert not torch.equal(coded, with_code(z, name, values.flip(0))), \
+        assert not torch.equal(coded, with_code(z, name, others)), \
             f"with_code({name!r}) gives the same z for different values"
         _assert_finite(f"G output with code {name!r} set", G(coded, labels))
 

@@ -113,11 +113,10 @@ def test_q_learns_to_recover_the_categorical_code(engine):
     logs = [schedule.step(lambda: (data[torch.randint(0, 256, (32,))], None)) for _ in range(40)]
     first, last = (sum(float(log["d_aux"]) for log in part) / 10 for part in (logs[:10], logs[-10:]))
     assert last < 0.6 * first
-    G.eval(), D.eval()
-    with torch.no_grad():
+    with torch.no_grad():  # batch statistics: forty steps are too few for BatchNorm's running averages
         z = draw_latent(G, 300, generator=torch.Generator().manual_seed(5))
         guessed = D(G(z), heads=True)["q"][:, :3].argmax(1)
-    assert (guessed == G.layout.targets(z)[0][0]).double().mean() > 0.8
+    assert (guessed == G.layout.targets(z)[0][0]).double().mean() > 0.9
 
 
 def brute_force_best(scores: list[list[float]]) -> float:
