@@ -56,7 +56,8 @@ def ganzoo_datasets(register: Register) -> None:
     """Register data sets: ``register(name, factory: DatasetFactory, description="")``.
 
     :param register: ``factory(root: Path, split: str, download: bool, **opts) -> Data``
-        where ``Data`` holds tensors and their ``DataSpec`` (image-to-image data: source images in
+        where ``Data`` holds tensors (floats in the spec's value range, or uint8 pixels for images)
+        and their ``DataSpec`` (image-to-image data: source images in
         ``y``, ``spec.condition_shape`` their shape); optionally ``tiny_params`` and
         ``write_fixture(root, split)`` for the conformance kit.
     """
