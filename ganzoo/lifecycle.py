@@ -196,7 +196,7 @@ def _restored(engine: "Engine", run_dir: Path, experiment: str | None, overrides
               device: "torch.device", data_root: Path, progress: bool, echo: Echo) -> "Trainer":
     """The resume itself, under the run directory's lock."""
     from ganzoo import distributed
-    from ganzoo.resume import plan_resume
+    from ganzoo.resume_plan import plan_resume
     from ganzoo.rundir import write_config
 
     main = distributed.current().is_main

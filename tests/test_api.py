@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import signal
 
@@ -44,6 +45,15 @@ def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch, capsys
 def test_the_api_is_reachable_from_the_package_top():
     assert ganzoo.train is api.train and ganzoo.load is api.load and ganzoo.evaluate is api.evaluate
     assert ganzoo.Loss.__name__ == "Loss" and ganzoo.Schedule.__name__ == "Schedule"
+
+
+def test_no_submodule_shadows_an_api_function():
+    """Importing a submodule sets it as an attribute of the package: a ``ganzoo/resume.py`` turned
+    ``ganzoo.resume`` into a module once the engine had loaded it, and the next call failed."""
+    for name in ganzoo.API:
+        assert importlib.util.find_spec(f"ganzoo.{name}") is None, f"ganzoo/{name}.py shadows ganzoo.{name}"
+    importlib.import_module("ganzoo.resume_plan")
+    assert all(getattr(ganzoo, name) is getattr(api, name) for name in ganzoo.API)
 
 
 def test_a_config_dict_trains_and_an_interrupted_run_resumes_bitwise(tmp_path):

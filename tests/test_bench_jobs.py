@@ -33,6 +33,8 @@ variants:
 """
 #: What a run's record may differ in between two invocations: when and how fast it ran.
 TIMING = ("finished", "wall_time_s", "train_time_s", "images_per_s")
+#: Steps of the suite that is stopped while both of its runs train.
+STEPS_TO_INTERRUPT = 1200
 
 
 def write_suite(tmp_path: Path, steps: int, every: int = 10) -> Path:
@@ -85,7 +87,9 @@ def test_each_parallel_run_ran_in_a_worker_process_of_its_own(sequential_and_par
 
 
 def test_interrupted_parallel_suite_continues_like_a_sequential_one(tmp_path):
-    suite = write_suite(tmp_path, 200, every=0)
+    # Long enough (about ten seconds of training each) that one run cannot finish while the other's worker is still
+    # starting on a loaded machine: the signal must find both in progress.
+    suite = write_suite(tmp_path, STEPS_TO_INTERRUPT, every=0)
     out = tmp_path / "out"
     proc = spawn(["bench", str(suite), "--out", str(out), "--jobs", "2", *TINY])
     checkpoints = [out / "runs" / f"ring8-s{s}" / "checkpoints" for s in (0, 1)]
@@ -100,14 +104,14 @@ def test_interrupted_parallel_suite_continues_like_a_sequential_one(tmp_path):
     assert "the runs in progress have checkpoints" in stderr
     assert read_results(out / "results.json")["runs"] == []
     stopped = [last_logged_step(out / "runs" / f"ring8-s{s}") for s in (0, 1)]
-    assert all(0 < step < 200 for step in stopped), stopped
+    assert all(0 < step < STEPS_TO_INTERRUPT for step in stopped), stopped
     assert not list(out.glob("runs/*/.ganzoo.lock.json")), "every run released its lock"
 
     code, _, stderr = cli(["bench", str(suite), "--out", str(out), *TINY])
     assert code == 0, stderr
     runs = read_results(out / "results.json")["runs"]
     assert [(r["run"], r["status"], r["steps"], r["resumes"]) for r in runs] == [
-        ("ring8-s0", "ok", 200, 1), ("ring8-s1", "ok", 200, 1)]
+        ("ring8-s0", "ok", STEPS_TO_INTERRUPT, 1), ("ring8-s1", "ok", STEPS_TO_INTERRUPT, 1)]
 
 
 def test_local_executor_runs_through_submitit(tmp_path):

@@ -90,7 +90,7 @@ def _check_workers(engine: Any, args: argparse.Namespace, name: str | None) -> P
     import torch
 
     from ganzoo.device import resolve_device
-    from ganzoo.resume import plan_resume
+    from ganzoo.resume_plan import plan_resume
     from ganzoo.rundir import plan_run_dir
     from ganzoo.runlock import acquire
 
