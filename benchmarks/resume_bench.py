@@ -2,12 +2,16 @@
 
     uv run python benchmarks/resume_bench.py kills --trials 5 --kills 2
     GANZOO_DATA=DIR uv run python benchmarks/resume_bench.py write-time --experiment dcgan-mnist
+    uv run python benchmarks/resume_bench.py streamed-kill FOLDER [--steps 60 --kill-at 37]
 
 ``kills``: each trial runs tiny gan-ring8 in a subprocess, SIGKILLs it at random logged steps
 (resuming in between), finishes it, and compares every tensor of the final checkpoint with an
 uninterrupted run bit for bit; it also reports the steps lost per crash.
 ``write-time``: times Trainer.save_checkpoint (step file + last.pt, fsync included) and training
 steps of the experiment, and gives the checkpoint share at its configured interval.
+``streamed-kill``: folder-dcgan32 streaming FOLDER (e.g. the 200,000 images of make_image_folder.py) from its
+decoded cache with two DataLoader workers and random flips, SIGKILLed after ``--kill-at`` logged steps (mid-epoch
+for any folder of more than ``--steps`` x 64 images), resumed, and compared bit for bit with an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -58,6 +62,34 @@ def kills(trials: int, per_trial: int, seed: int) -> None:
           f"steps lost per crash: max {max(lost)}, mean {statistics.mean(lost):.1f} (interval {every})")
 
 
+def streamed_kill(folder: Path, steps: int, kill_at: int) -> None:
+    """One SIGKILL of a run streaming ``folder``, its resume, and a bitwise comparison with a run never stopped."""
+    from reliability import bitwise_equal, cli, spawn, state, training_state, wait_for_step
+
+    sets = [f"dataset.path={folder}", "dataset.resident=false", "dataset.workers=2", "dataset.hflip=true",
+            "network.g_width=16", "network.d_width=16", "train.batch_size=64", "train.checkpoint_every=10",
+            "train.log_every=1", "train.threads=1", "train.sample_every=100000", "eval.metrics=[]",
+            "eval.primary=null"]
+    run = ["run", "folder-dcgan32", "--steps", str(steps), "--no-progress", *[a for s in sets for a in ("--set", s)]]
+    root = Path(tempfile.mkdtemp(prefix="ganzoo-streamed-kill-"))
+    start = time.perf_counter()
+    code, _, stderr = cli([*run, "--out", str(root / "reference")])
+    assert code == 0, stderr
+    print(f"uninterrupted: {steps} steps in {time.perf_counter() - start:.1f} s", flush=True)
+    proc = spawn([*run, "--out", str(root / "killed")])
+    seen = wait_for_step(proc, root / "killed", kill_at, timeout=600)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = state(root / "killed" / "checkpoints" / "last.pt")
+    print(f"SIGKILL after logged step {seen}: newest checkpoint at step {killed['step']}, data position "
+          f"{killed['data']}", flush=True)
+    code, _, stderr = cli(["run", "--resume", str(root / "killed"), "--no-progress"])
+    assert code == 0, stderr
+    final = state(root / "killed" / "checkpoints" / "last.pt")
+    diff = bitwise_equal(training_state(state(root / "reference" / "checkpoints" / "last.pt")), training_state(final))
+    print(f"resumed to step {final['step']}: {'bitwise identical to the uninterrupted run' if not diff else diff[:5]}")
+
+
 def write_time(experiment: str, repeats: int) -> None:
     """Checkpoint write time and its share of training at the experiment's interval."""
     import torch
@@ -104,9 +136,15 @@ def main() -> None:
     w = sub.add_parser("write-time")
     w.add_argument("--experiment", default="dcgan-mnist")
     w.add_argument("--repeats", type=int, default=5)
+    s = sub.add_parser("streamed-kill")
+    s.add_argument("folder", type=Path)
+    s.add_argument("--steps", type=int, default=60)
+    s.add_argument("--kill-at", type=int, default=37)
     args = parser.parse_args()
     if args.what == "kills":
         kills(args.trials, args.kills, args.seed)
+    elif args.what == "streamed-kill":
+        streamed_kill(args.folder.resolve(), args.steps, args.kill_at)
     else:
         write_time(args.experiment, args.repeats)
 
