@@ -284,7 +284,7 @@ def _check_heads(D: Any, spec: DataSpec, fake: torch.Tensor, labels: Any, z: tor
 
 # --- losses -----------------------------------------------------------------------------------
 class TinyGenerator(torch.nn.Module):
-    """A linear generator from 4-d noise to 2D points, for schedule checks."""
+    """A linear generator from 4-d noise to 2D points, for schedule checks (and plugin authors' own tests)."""
 
     latent_dim = 4
 
@@ -591,5 +591,5 @@ CHECKS: dict[str, Callable[[Engine, Component], None]] = {
 __all__ = [
     "CHECKED_KINDS", "DEFAULT_SPECS", "check_component", "check_data", "conformance_cases", "conformance_suite",
     "engine_with", "ganzoo_engine", "ganzoo_plugin_manager", "ganzoo_register", "loss_params", "network_specs",
-    "same_state",
+    "same_state", "TinyDiscriminator", "TinyGenerator",
 ]

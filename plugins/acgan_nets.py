@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.spec import DataSpec
-from ganzoo_plugins.infogan_nets import dense_conv_generator, dense_conv_trunk
+from ganzoo_plugins.infogan_nets import HeadedDiscriminator, dense_conv_generator
 
 #: The name of D's auxiliary output: class logits (N, num_classes).
 CLASS_HEAD = "classes"
@@ -42,7 +42,7 @@ class ACGANGenerator(nn.Module):
         return self.net(torch.cat([z, F.one_hot(labels.long(), self.num_classes).to(z.dtype)], dim=1))
 
 
-class ACGANDiscriminator(nn.Module):
+class ACGANDiscriminator(HeadedDiscriminator):
     """x -> ``dense_conv_trunk`` -> two linear heads: the adversarial logit and the class logits.
 
     ``D(x)`` (labels are ignored: D must tell the class itself) gives the logits; ``D(x, heads=True)``
@@ -52,20 +52,13 @@ class ACGANDiscriminator(nn.Module):
     heads = (CLASS_HEAD,)
 
     def __init__(self, spec: DataSpec, width: int, hidden: int, class_weight: float) -> None:
-        super().__init__()
+        super().__init__(spec, width, hidden)
         self.class_weight = class_weight
-        self.trunk = dense_conv_trunk(spec, width, hidden)
-        self.source = nn.Linear(hidden, 1)
         self.classify = nn.Linear(hidden, spec.num_classes)
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
-                heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
-        """One logit per sample; with ``heads`` also the class logits (N, num_classes)."""
-        h = self.trunk(x)
-        logits = self.source(h).squeeze(1)
-        if not heads:
-            return logits
-        return {"logits": logits, CLASS_HEAD: self.classify(h)}
+    def auxiliary(self, h: torch.Tensor) -> torch.Tensor:
+        """The class logits (N, num_classes)."""
+        return self.classify(h)
 
     def _class_loss(self, out: dict[str, torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
         if labels is None:

@@ -114,6 +114,33 @@ def dense_conv_trunk(spec: DataSpec, width: int, hidden: int) -> nn.Sequential:
     return trunk
 
 
+class HeadedDiscriminator(nn.Module):
+    """``dense_conv_trunk`` with a linear adversarial logit and one auxiliary head (``auxiliary``, named by the
+    subclass's ``heads``): ``D(x)`` gives the logits, ``D(x, heads=True)`` a dict of ``"logits"`` and the head's
+    output. ACGAN's class head and InfoGAN's Q share this shape."""
+
+    heads: tuple[str]
+
+    def __init__(self, spec: DataSpec, width: int, hidden: int) -> None:
+        super().__init__()
+        self.trunk = dense_conv_trunk(spec, width, hidden)
+        self.source = nn.Linear(hidden, 1)
+
+    def auxiliary(self, h: torch.Tensor) -> torch.Tensor:
+        """The auxiliary head on the trunk's features (N, hidden)."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
+        """One logit per sample; with ``heads`` also the auxiliary head's output. Labels are ignored: the image
+        alone must tell what the head predicts."""
+        h = self.trunk(x)
+        logits = self.source(h).squeeze(1)
+        if not heads:
+            return logits
+        return {"logits": logits, self.heads[0]: self.auxiliary(h)}
+
+
 class InfoGANGenerator(nn.Module):
     """The paper's MNIST generator (``dense_conv_generator``) on noise and codes.
 
@@ -140,7 +167,7 @@ class InfoGANGenerator(nn.Module):
         return self.net(z)
 
 
-class InfoGANDiscriminator(nn.Module):
+class InfoGANDiscriminator(HeadedDiscriminator):
     """The paper's MNIST D (``dense_conv_trunk`` and a linear logit) with Q on its trunk: ``D(x)`` gives the
     logits, ``D(x, heads=True)`` also ``"q"``.
 
@@ -153,24 +180,17 @@ class InfoGANDiscriminator(nn.Module):
 
     def __init__(self, spec: DataSpec, layout: LatentCodes, width: int, hidden: int, q_hidden: int,
                  categorical_weight: float, continuous_weight: float) -> None:
-        super().__init__()
+        super().__init__(spec, width, hidden)
         self.layout = layout
         self.categorical_weight, self.continuous_weight = categorical_weight, continuous_weight
-        self.trunk = dense_conv_trunk(spec, width, hidden)
-        self.source = nn.Linear(hidden, 1)
         self.q = nn.Sequential(
             nn.Linear(hidden, q_hidden, bias=False), nn.BatchNorm1d(q_hidden), nn.LeakyReLU(0.2, inplace=True),
             nn.Linear(q_hidden, sum(layout.categorical) + layout.continuous),
         )
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
-                heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
-        """One logit per sample; with ``heads`` also Q's outputs; labels are ignored."""
-        h = self.trunk(x)
-        logits = self.source(h).squeeze(1)
-        if not heads:
-            return logits
-        return {"logits": logits, Q_HEAD: self.q(h)}
+    def auxiliary(self, h: torch.Tensor) -> torch.Tensor:
+        """Q's outputs: the logits of each categorical code, then the continuous codes' means."""
+        return self.q(h)
 
     def information_loss(self, out: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
         """λ-weighted -log Q(c | x) for the codes c in z of the generated batch ``out`` was computed on."""

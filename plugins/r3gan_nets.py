@@ -27,7 +27,7 @@ value range.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -100,6 +100,19 @@ class Downsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True, align_corners=False))
 
 
+def stages(widths: Sequence[int], blocks: int, expansion: int, group_size: int,
+           resample: Callable[[int, int], nn.Module]) -> nn.Sequential:
+    """A ``stage`` of residual blocks at each width, joined by ``resample(width, next_width)`` (``Upsample`` in G,
+    ``Downsample`` in D); fix-up initialization counts the blocks of all stages."""
+    total = blocks * len(widths)
+    layers: list[nn.Module] = []
+    for i, width in enumerate(widths):
+        layers.append(stage(width, blocks, expansion, group_size, total))
+        if i + 1 < len(widths):
+            layers.append(resample(width, widths[i + 1]))
+    return nn.Sequential(*layers)
+
+
 class R3GANGenerator(nn.Module):
     """z [+ label embedding] -> linear -> coefficients of a learned basis at the bottom resolution -> per stage:
     residual blocks, then (but after the last) a 1x1 width change and 2x bilinear upsampling -> 1x1 conv -> tanh."""
@@ -112,13 +125,7 @@ class R3GANGenerator(nn.Module):
         self.embedding = nn.Embedding(num_classes, latent_dim) if num_classes else None
         self.coefficients = nn.Linear(latent_dim * (2 if num_classes else 1), widths[0])
         self.basis = nn.Parameter(torch.randn(widths[0], bottom, bottom))
-        total = blocks * len(widths)
-        layers: list[nn.Module] = []
-        for i, width in enumerate(widths):
-            layers.append(stage(width, blocks, expansion, group_size, total))
-            if i + 1 < len(widths):
-                layers.append(Upsample(width, widths[i + 1]))
-        self.body = nn.Sequential(*layers)
+        self.body = stages(widths, blocks, expansion, group_size, Upsample)
         self.to_image = nn.Conv2d(widths[-1], spec.channels, 1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -143,13 +150,7 @@ class R3GANDiscriminator(nn.Module):
         widths = list(reversed(widths))
         bottom = bottom_size(spec.shape[1], len(widths))
         self.from_image = nn.Conv2d(spec.channels, widths[0], 1)
-        total = blocks * len(widths)
-        layers: list[nn.Module] = []
-        for i, width in enumerate(widths):
-            layers.append(stage(width, blocks, expansion, group_size, total))
-            if i + 1 < len(widths):
-                layers.append(Downsample(width, widths[i + 1]))
-        self.body = nn.Sequential(*layers)
+        self.body = stages(widths, blocks, expansion, group_size, Downsample)
         self.basis = nn.Conv2d(widths[-1], widths[-1], bottom, groups=widths[-1])
         self.head = nn.Linear(widths[-1], 1)
         self.projection = nn.Embedding(num_classes, widths[-1]) if num_classes else None

@@ -13,7 +13,6 @@ ends as a sequential one does (re-running the command continues it). A second on
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -22,8 +21,8 @@ import torch
 
 from ganzoo.bench.launchers import Handle, Slot
 from ganzoo.bench.live import SuiteView
-from ganzoo.bench.results import find_record, put_record, write_results
-from ganzoo.bench.runner import SuiteInterrupted, failed_record, run_name, summary_note
+from ganzoo.bench.results import put_record, write_results
+from ganzoo.bench.runner import SuiteInterrupted, failed_record, pending_runs, run_name, summary_note
 from ganzoo.bench.suite import Suite, Variant
 from ganzoo.errors import GanzooError
 from ganzoo.signals import GracefulStop
@@ -53,22 +52,6 @@ def last_logged_step(run_dir: Path) -> int:
         if isinstance(event, dict) and event.get("event") == "train" and isinstance(event.get("step"), int):
             return event["step"]
     return 0
-
-
-def pending_runs(suite: Suite, data: dict, out: Path, view: SuiteView) -> list[tuple[Variant, int]]:
-    """The runs still to do, in suite order: finished ones are shown as done, failed ones cleared for a retry."""
-    todo = []
-    for variant, seed in suite.runs():
-        name = run_name(variant, seed)
-        earlier = find_record(data, name)
-        if earlier is not None and earlier.get("status") == "ok":
-            view.finished(name, "ok", summary_note(earlier, suite.goals), earlier=True)
-            continue
-        run_dir = out / "runs" / name
-        if earlier is not None and run_dir.exists():
-            shutil.rmtree(run_dir)  # a failed run is retried from scratch
-        todo.append((variant, seed))
-    return todo
 
 
 def run_suite_parallel(suite: Suite, data: dict, out: Path, device: torch.device, view: SuiteView,

@@ -66,15 +66,9 @@ def run_suite(engine: Any, suite: Suite, data: dict, out: Path, device: torch.de
     """Run every (variant, seed) not yet done, writing results.json after each; returns the results."""
     out = Path(out)
     write_results(data, out)
-    for variant, seed in suite.runs():
+    for variant, seed in pending_runs(suite, data, out, view):
         name = run_name(variant, seed)
-        earlier = find_record(data, name)
-        if earlier is not None and earlier.get("status") == "ok":
-            view.finished(name, "ok", summary_note(earlier, suite.goals), earlier=True)
-            continue
         run_dir = out / "runs" / name
-        if earlier is not None and run_dir.exists():
-            shutil.rmtree(run_dir)  # a failed run is retried from scratch
         started = time.perf_counter()
         try:
             record = train_and_evaluate(engine, suite, variant, seed, run_dir, device, data_root, view)
@@ -86,6 +80,22 @@ def run_suite(engine: Any, suite: Suite, data: dict, out: Path, device: torch.de
         write_results(data, out)
         view.finished(name, record["status"], summary_note(record, suite.goals))
     return data
+
+
+def pending_runs(suite: Suite, data: dict, out: Path, view: SuiteView) -> list[tuple[Variant, int]]:
+    """The runs still to do, in suite order: finished ones are shown as done, failed ones cleared for a retry."""
+    todo = []
+    for variant, seed in suite.runs():
+        name = run_name(variant, seed)
+        earlier = find_record(data, name)
+        if earlier is not None and earlier.get("status") == "ok":
+            view.finished(name, "ok", summary_note(earlier, suite.goals), earlier=True)
+            continue
+        run_dir = out / "runs" / name
+        if earlier is not None and run_dir.exists():
+            shutil.rmtree(run_dir)  # a failed run is retried from scratch
+        todo.append((variant, seed))
+    return todo
 
 
 def summary_note(record: dict, goals: dict[str, dict[str, str]]) -> str:

@@ -8,7 +8,7 @@ import torch
 import ganzoo_lecam
 from ganzoo import DataSpec
 from ganzoo.errors import ConfigError
-from ganzoo.testing import conformance_suite, same_state
+from ganzoo.testing import TinyGenerator, conformance_suite, same_state
 from ganzoo_lecam.loss import LeCamHinge
 
 test_conformance = conformance_suite(ganzoo_lecam)
@@ -46,20 +46,6 @@ def test_regularizer_pulls_the_logits_together():
     assert not real.grad.any() and not fake.grad.any()
 
 
-class Points(torch.nn.Module):
-    """A linear generator from 4-d noise to 2D points."""
-
-    latent_dim = 4
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = torch.nn.Linear(4, 2)
-
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Points from noise; labels are ignored."""
-        return self.fc(z)
-
-
 class Critic(torch.nn.Module):
     """A small critic on 2D points, one logit each."""
 
@@ -87,7 +73,7 @@ def test_a_resumed_run_continues_the_anchors(ganzoo_register):
 
     def fresh(saved=None):
         torch.manual_seed(0)
-        G, D = Points(), Critic()
+        G, D = TinyGenerator(), Critic()
         if saved is not None:
             G.load_state_dict(saved["G"])
             D.load_state_dict(saved["D"])
