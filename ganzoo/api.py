@@ -230,14 +230,17 @@ class TrainedGenerator:
 
     def sample(self, n: int | None = None, labels: "torch.Tensor | Iterable[int] | int | None" = None,
                seed: int | None = None, z: "torch.Tensor | None" = None, batch: int = 500,
-               inputs: "torch.Tensor | None" = None) -> "torch.Tensor":
+               inputs: "torch.Tensor | None" = None, frames: int | None = None) -> "torch.Tensor":
         """n samples on the CPU in the spec's value range ([-1, 1] for images); ``labels`` (one class or one
         per sample) only for a conditional generator, else classes cycle 0, 1, ...; ``z`` overrides the noise.
 
         A translation model (``spec.translation``) translates ``inputs`` instead: source images
-        (N, *spec.condition_shape) in the spec's value range, one output each (``n`` may be left out)."""
+        (N, *spec.condition_shape) in the spec's value range, one output each (``n`` may be left out).
+        ``frames`` asks a video generator with a motion network (``clips``, e.g. MoCoGAN) for clips of that
+        many frames; the first ones are the clips it makes at its trained length."""
         import torch
 
+        make = self._clip_maker(frames, seed)
         sources = self._sources(n, inputs)
         if sources is not None:
             n = len(sources)
@@ -249,8 +252,26 @@ class TrainedGenerator:
         with torch.no_grad():
             for i in range(0, len(z), batch):
                 lab = labels[i : i + batch].to(self.device) if labels is not None else None
-                parts.append(self.module(z[i : i + batch].to(self.device), lab).float().cpu())
+                parts.append(make(z[i : i + batch].to(self.device), lab).float().cpu())
         return torch.cat(parts)
+
+    def _clip_maker(self, frames: int | None, seed: int | None) -> Any:
+        """``module`` itself, or for ``frames`` its ``clips`` at that length (extra motion noise from ``seed``)."""
+        import torch
+
+        from ganzoo import contracts
+
+        if frames is None:
+            return self.module
+        clips = contracts.optional(self.module, contracts.Generator, "clips")
+        if clips is None:
+            made = f"clips of {self.spec.shape[1]} frames only" if self.spec.kind == "video" else "no video"
+            raise GanzooError(f"--frames: this generator makes {made}; generators with a motion network make "
+                              "clips of any length (e.g. network 'mocogan')")
+        if frames < 1:
+            raise GanzooError(f"--frames must be at least 1, got {frames}")
+        gen = torch.Generator(device=self.device).manual_seed(1_000_003 + (seed or 0))
+        return lambda z, labels: clips(z, labels, frames, generator=gen)
 
     def _sources(self, n: int | None, inputs: Any) -> "torch.Tensor | None":
         """The source images a translation model was given, checked against its spec; None for a noise model."""

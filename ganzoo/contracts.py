@@ -47,10 +47,13 @@ class Generator(Protocol):
     - ``codes`` and ``with_code(z, name, values)``: the latent codes a user may vary (``ganzoo sample
       --vary``), as {name: categories, 0 for a continuous code}, and ``z`` with one code set to
       ``values`` (N,) (int64 categories, or floats), the rest of ``z`` kept.
+    - ``clips(z, labels, frames, generator=None)``: for video, clips of any number of frames from the same
+      latent inputs (MoCoGAN runs its motion network on, drawing extra noise from ``generator``); ``ganzoo
+      sample --frames`` uses it.
     """
 
     OPTIONAL: ClassVar[dict[str, Any]] = {"num_classes": 0, "regularization": None, "sample_latent": None,
-                                          "codes": None, "with_code": None}
+                                          "codes": None, "with_code": None, "clips": None}
     latent_dim: int
 
     def __call__(self, z: "torch.Tensor", labels: "torch.Tensor | None" = None) -> "torch.Tensor":

@@ -209,12 +209,14 @@ def from_torchvision_file(root: Path, split: str, *, frame_size: int, frames: in
 
 def moving_mnist(root: Path, split: str, download: bool, frame_size: int = 64, frames: int = 16, digits: int = 2,
                  digit_size: int = 0, sequences: int = 10000, speed: float = 0.1, seed: int = 0,
-                 source: str = "generate"):
+                 source: str = "generate", labels: bool = False):
     """Moving MNIST clips 1 x frames x frame_size x frame_size in [-1, 1].
 
     digit_size 0 scales 28px digits with the frame (28px in 64px); speed is the share of the free
     range a digit crosses per frame; source ``torchvision`` reads MovingMNIST/mnist_test_seq.npy
-    under the data root (frames and sequences then take at most what the file holds).
+    under the data root (frames and sequences then take at most what the file holds). ``labels``
+    makes each clip of one generated digit labelled with that digit (10 classes), for class-conditional
+    video.
     """
     from ganzoo.errors import DataError
 
@@ -224,12 +226,25 @@ def moving_mnist(root: Path, split: str, download: bool, frame_size: int = 64, f
         raise DataError(f"moving-mnist: unknown dataset.source {source!r}; use {' or '.join(SOURCES)}")
     if not 0 <= speed <= 1:
         raise DataError(f"moving-mnist: dataset.speed is a share of the frame per step, in [0, 1]; got {speed}")
+    if labels and (digits != 1 or source != "generate"):
+        raise DataError("moving-mnist: dataset.labels needs clips of one generated digit (dataset.digits=1, "
+                        "dataset.source=generate)")
     size = resolve_digit_size(frame_size, digit_size)
     check_geometry(frame_size, frames, digits, size, sequences)
     if source == "torchvision":
         return from_torchvision_file(root, split, frame_size=frame_size, frames=frames, sequences=sequences)
-    return generated(root, split, download, frame_size=frame_size, frames=frames, digits=digits, digit_size=size,
+    data = generated(root, split, download, frame_size=frame_size, frames=frames, digits=digits, digit_size=size,
                      sequences=sequences, speed=speed, seed=seed)
+    return labelled(data) if labels else data
+
+
+def labelled(data):
+    """The same clips with their digit as the label (10 classes)."""
+    from dataclasses import replace
+
+    from ganzoo.spec import DataSpec
+
+    return replace(data, y=data.extras["digits"][:, 0].clone(), spec=DataSpec(data.spec.shape, 10))
 
 
 def _mnist_fixture(root: Path, split: str) -> None:

@@ -58,6 +58,13 @@ def motion(ctx):
     return motion_metric(ctx)
 
 
+def clip_accuracy(ctx):
+    """Class-conditional clips classified as the requested digit in every frame, generated vs real."""
+    from ganzoo.metrics.video import clip_accuracy_metric
+
+    return clip_accuracy_metric(ctx)
+
+
 @hookimpl
 def ganzoo_metrics(register):
     """Video metrics: per-frame Fréchet distance, digit-identity consistency, motion statistic; each with its
@@ -72,3 +79,6 @@ def ganzoo_metrics(register):
     register("motion", Metric(motion, kinds=("video",), goals={"gap": "min"},
                               reference=reported_real("real clips", fake="real")),
              "mean absolute frame-to-frame difference, generated vs real")
+    register("clip-accuracy", Metric(clip_accuracy, kinds=("video",), conditional=True, goals={"fake": "max"},
+                                     reference=reported_real("real clips", fake="real", fake_frames="real_frames")),
+             "share of class-conditional clips whose every frame is classified as the requested digit")

@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                                             "DIR (default RUN_DIR/samples/translated/), or to -o FILE "
                                                             "for one image; without --input such a model translates "
                                                             "sources of its data set into a grid")
+    sample.add_argument("--frames", type=int, help="clips of this many frames, longer (or shorter) than the "
+                                                   "training clips: video generators with a motion network only "
+                                                   "(e.g. mocogan)")
     sample.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     sample.set_defaults(handler=sample_command)
 
@@ -78,6 +81,8 @@ def sample_command(args: argparse.Namespace) -> int:
 
     if args.n is not None and args.n < 1:
         raise GanzooError(f"--n must be at least 1, got {args.n}")
+    if args.frames is not None and (args.dump or args.vary or args.input):
+        raise GanzooError("--frames makes a grid of longer clips: drop --dump, --vary and --input")
     generator = load(args.run_dir, args.device, engine=load_engine())
     classes, network = generator.num_classes, generator.config["network"]["name"]
     check_label(args.label, classes, args.run_dir, network)
@@ -98,7 +103,7 @@ def sample_command(args: argparse.Namespace) -> int:
             n = classes * nrow
         else:
             n = generator.config["sample"]["n"]
-        x = generator.sample(n, sample_labels(n, nrow, classes, args.label), seed=args.seed)
+        x = generator.sample(n, sample_labels(n, nrow, classes, args.label), seed=args.seed, frames=args.frames)
         name = f"sample-{args.seed}"
     stem = Path(args.output).expanduser() if args.output else generator.loaded.run_dir / "samples" / name
     try:

@@ -125,3 +125,19 @@ def motion_metric(ctx: EvalContext) -> MetricResult:
     real_motion = mean_motion(real, ctx.spec.value_range)
     return MetricResult({"fake": fake_motion, "real": real_motion, "gap": abs(fake_motion - real_motion)},
                         _protocol(ctx, "motion", real, fake, {"pixel_scale": "[0, 1]"}))
+
+
+def clip_accuracy_metric(ctx: EvalContext) -> MetricResult:
+    """Class-conditional clips: the share of generated clips whose every frame the evaluator classifies as the
+    digit they were asked for, and the share of frames that are; the same for real labelled clips (the ceiling)."""
+    evaluator = digit_evaluator(ctx)
+    fake, labels = ctx.fake()
+    real = ctx.real_subset()
+    fake_hits = _predictions(evaluator, fake, ctx.spec.value_range) == labels[:, None]
+    real_hits = _predictions(evaluator, real.x, ctx.spec.value_range) == real.y[:, None]
+    return MetricResult({"fake": float(fake_hits.all(dim=1).double().mean()),
+                         "real": float(real_hits.all(dim=1).double().mean()),
+                         "fake_frames": float(fake_hits.double().mean()),
+                         "real_frames": float(real_hits.double().mean())},
+                        _protocol(ctx, "clip-accuracy", real.x, fake, evaluator.protocol()))
+

@@ -1,0 +1,167 @@
+"""MoCoGAN networks (Tulyakov, Liu, Yang & Kautz 2018, "MoCoGAN: Decomposing Motion and Content for Video
+Generation").
+
+A clip's latent path is split in two. The content code z_C is drawn once per clip and held for every
+frame; the motion codes z_M(1..T) come from a recurrent network (a GRU cell) whose hidden state starts
+from noise h_0 and takes fresh noise ε_t at each step. One image generator G_I, shared across frames,
+turns [z_C, z_M(t)] into frame t, so what stays in the content code (the digit) cannot change while the
+motion code moves it. Two discriminators judge the result: D_I on single frames drawn at random from
+each clip (what a frame looks like) and D_V on whole clips (how frames follow each other); each has its
+own GAN loss, and G is trained against both.
+
+G's latent vector holds, in order, z_C (``content_dim``), h_0 (``motion_dim``) and ε_1..ε_T (``frames``
+x ``noise_dim``), all standard normal: ganzoo's sampling draws it like any other ``latent_dim``.
+``G.clips(z, labels, frames)`` runs the motion network for more (or fewer) frames than it was trained
+on, drawing the extra ε_t from a given generator. With labelled data (class-conditional clips) the
+class enters G as a learnt embedding appended to z_C, and both discriminators add the projection term
+<embed(y), h> (Miyato & Koyama 2018).
+
+The image generator is DCGAN-shaped: a 4x4 transposed convolution from the code, then x2 upsampling
+layers (resize-convolutions by default, as in ``vgan-moving-mnist``) with BatchNorm and ReLU, tanh at
+the output. D_V is a 3D-convolution discriminator that halves space but keeps time (3x4x4 kernels,
+stride 1x2x2, as the paper's video discriminator keeps it), BatchNorm and LeakyReLU, then a convolution
+over all frames; D_I the same stack in 2D on single frames.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganzoo.spec import DataSpec
+from ganzoo_plugins.vgan_nets import BASE_SIZE, FRAME_X2, downsampling_layers, frame_doublings, upsample
+
+#: The name of D's auxiliary output: the image discriminator's logits, one per picked frame (N * picks,).
+FRAMES_HEAD = "frames"
+
+
+class MoCoGANGenerator(nn.Module):
+    """z = [z_C, h_0, ε_1..ε_T] -> GRU motion codes -> shared image generator per frame -> (N, C, T, H, W)."""
+
+    def __init__(self, spec: DataSpec, content_dim: int, motion_dim: int, noise_dim: int, width: int,
+                 upsampling: str) -> None:
+        super().__init__()
+        k = frame_doublings(spec, "mocogan")
+        channels, self.frames = spec.shape[0], spec.shape[1]
+        self.content_dim, self.motion_dim, self.noise_dim = content_dim, motion_dim, noise_dim
+        self.latent_dim = content_dim + motion_dim + self.frames * noise_dim
+        self.num_classes = spec.num_classes
+        self.embedding = nn.Embedding(spec.num_classes, content_dim) if spec.num_classes else None
+        self.motion = nn.GRUCell(noise_dim, motion_dim)
+        widths = [width * 2 ** (k - 1 - i) for i in range(k)]
+        code = content_dim * (2 if spec.num_classes else 1) + motion_dim
+        layers: list[nn.Module] = [nn.ConvTranspose2d(code, widths[0], BASE_SIZE, bias=False),
+                                   nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [upsample(c_in, c_out, FRAME_X2, upsampling), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        layers += [upsample(widths[-1], channels, FRAME_X2, upsampling), nn.Tanh()]
+        self.image = nn.Sequential(*layers)
+
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z -> content (N, content_dim), h_0 (N, motion_dim), noise (N, T, noise_dim)."""
+        c, m = self.content_dim, self.motion_dim
+        return z[:, :c], z[:, c : c + m], z[:, c + m :].reshape(z.shape[0], -1, self.noise_dim)
+
+    def motion_codes(self, h: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """The GRU's hidden states (N, T, motion_dim) from h_0 (N, motion_dim) and noise (N, T, noise_dim)."""
+        codes = []
+        for t in range(noise.shape[1]):
+            h = self.motion(noise[:, t], h)
+            codes.append(h)
+        return torch.stack(codes, dim=1)
+
+    def render(self, content: torch.Tensor, motion: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Frames from one content code per clip and a motion code per frame -> (N, C, T, H, W)."""
+        if self.embedding is not None:
+            if labels is None:
+                raise ValueError("this conditional generator needs labels: G(z, labels)")
+            content = torch.cat([content, self.embedding(labels.long()).to(content.dtype)], dim=1)
+        n, t = motion.shape[:2]
+        codes = torch.cat([content.unsqueeze(1).expand(n, t, content.shape[1]), motion], dim=2)
+        frames = self.image(codes.reshape(n * t, -1, 1, 1))
+        return frames.view(n, t, *frames.shape[1:]).transpose(1, 2)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, latent_dim) [+ int labels (N,)] -> clips (N, C, T, H, W) in [-1, 1]."""
+        content, h0, noise = self.split(z)
+        return self.render(content, self.motion_codes(h0, noise), labels)
+
+    def clips(self, z: torch.Tensor, labels: torch.Tensor | None, frames: int,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+        """Clips of ``frames`` frames from latent vectors ``z``: the first T steps use z's own noise, later
+        steps fresh standard-normal noise from ``generator``; the content code stays the same throughout."""
+        content, h0, noise = self.split(z)
+        if frames > noise.shape[1]:
+            extra = torch.randn(z.shape[0], frames - noise.shape[1], self.noise_dim, generator=generator,
+                                device=z.device, dtype=z.dtype)
+            noise = torch.cat([noise, extra], dim=1)
+        return self.render(content, self.motion_codes(h0, noise[:, :frames]), labels)
+
+
+def _projection(embed: nn.Embedding | None, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | float:
+    """<embed(y), h> per sample, or 0 without classes."""
+    if embed is None:
+        return 0.0
+    if labels is None:
+        raise ValueError("this conditional discriminator needs labels: D(x, labels)")
+    return (embed(labels.long()) * h).sum(dim=1)
+
+
+class MoCoGANDiscriminator(nn.Module):
+    """D_V, a 3D-convolution clip discriminator, and D_I, a 2D one on ``picks`` random frames of each clip.
+
+    ``D(x, labels)`` gives D_V's logit per clip, trained with the run's adversarial loss; ``D(x, labels,
+    heads=True)`` adds ``"frames"``, D_I's logits, which ``d_aux_loss`` and ``g_aux_loss`` train with the
+    standard GAN loss (the paper's, for both discriminators) weighed by ``image_weight``.
+    """
+
+    heads = (FRAMES_HEAD,)
+
+    def __init__(self, spec: DataSpec, width: int, picks: int, image_weight: float) -> None:
+        super().__init__()
+        k = frame_doublings(spec, "mocogan")
+        channels, frames = spec.shape[0], spec.shape[1]
+        self.picks, self.image_weight = min(picks, frames), image_weight
+        video, c_video = downsampling_layers(channels, width, k, dims=3, keep_time=True)
+        video.append(nn.Conv3d(c_video, c_video, (frames, BASE_SIZE, BASE_SIZE)))
+        video += [nn.LeakyReLU(0.2, inplace=True), nn.Flatten()]
+        self.video = nn.Sequential(*video)
+        self.video_logit = nn.Linear(c_video, 1)
+        image, c_image = downsampling_layers(channels, width, k, dims=2)
+        image.append(nn.Conv2d(c_image, c_image, BASE_SIZE))
+        image += [nn.LeakyReLU(0.2, inplace=True), nn.Flatten()]
+        self.image = nn.Sequential(*image)
+        self.image_logit = nn.Linear(c_image, 1)
+        classes = spec.num_classes
+        self.video_embed = nn.Embedding(classes, c_video) if classes else None
+        self.image_embed = nn.Embedding(classes, c_image) if classes else None
+
+    def frame_logits(self, clips: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D_I on ``picks`` distinct random frames of each clip -> (N * picks,) logits."""
+        n, _, t = clips.shape[:3]
+        picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
+        frames = clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked].flatten(0, 1)
+        h = self.image(frames)
+        frame_labels = None if labels is None else labels.repeat_interleave(self.picks)
+        return self.image_logit(h).squeeze(1) + _projection(self.image_embed, h, frame_labels)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
+        """D_V's logit per clip; with ``heads`` also D_I's logits on random frames."""
+        h = self.video(x)
+        logits = self.video_logit(h).squeeze(1) + _projection(self.video_embed, h, labels)
+        if not heads:
+            return logits
+        return {"logits": logits, FRAMES_HEAD: self.frame_logits(x, labels)}
+
+    def d_aux_loss(self, real_out: dict[str, torch.Tensor], fake_out: dict[str, torch.Tensor],
+                   labels: torch.Tensor | None, z: torch.Tensor) -> torch.Tensor:
+        """D_I's GAN loss: -log D_I(real frame) - log(1 - D_I(generated frame))."""
+        real, fake = real_out[FRAMES_HEAD].float(), fake_out[FRAMES_HEAD].float()
+        return self.image_weight * (F.softplus(-real).mean() + F.softplus(fake).mean())
+
+    def g_aux_loss(self, fake_out: dict[str, torch.Tensor], labels: torch.Tensor | None,
+                   z: torch.Tensor) -> torch.Tensor:
+        """G against D_I, non-saturating: -log D_I(generated frame)."""
+        return self.image_weight * F.softplus(-fake_out[FRAMES_HEAD].float()).mean()

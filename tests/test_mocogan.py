@@ -1,0 +1,157 @@
+"""MoCoGAN (Tulyakov et al. 2018): content held for a clip, recurrent motion, two discriminators, class-conditional
+clips, longer clips than training, and the clip-accuracy metric."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ganzoo.cli import main
+from ganzoo.engine import Engine
+from ganzoo.errors import DataError
+from ganzoo.spec import Data, DataSpec
+
+ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
+
+from ganzoo_plugins.mocogan_nets import FRAMES_HEAD  # noqa: E402
+
+SPEC = DataSpec((1, 6, 16, 16))
+TINY_NET = {"content_dim": 5, "motion_dim": 3, "noise_dim": 2, "width": 4, "d_width": 4}
+#: cmocogan-moving-mnist shrunk to seconds: 16x16 clips of 4 frames, 4-channel layers.
+TINY_RUN = ["--set", "dataset.frame_size=16", "--set", "dataset.frames=4", "--set", "dataset.digit_size=0",
+            "--set", "dataset.sequences=64", "--set", "network.width=4", "--set", "network.d_width=4",
+            "--set", "network.content_dim=6", "--set", "train.batch_size=8", "--set", "train.log_every=1",
+            "--set", "train.sample_every=100", "--set", "sample.n=4", "--set", "sample.nrow=2",
+            "--set", "eval.n=20", "--set", "eval.metrics=[clip-accuracy,motion]"]
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path, monkeypatch):
+    """Moving MNIST caches go to a temporary directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def build(spec: DataSpec = SPEC, **params):
+    """G and D of the registered mocogan family, in eval mode (BatchNorm uses its running statistics)."""
+    G, D = ENGINE.registry.get("networks", "mocogan").obj(spec, **{**TINY_NET, **params})
+    return G.eval(), D.eval()
+
+
+def test_latent_vector_holds_content_initial_state_and_one_noise_per_frame():
+    G, _ = build()
+    assert G.latent_dim == 5 + 3 + 6 * 2
+    z = torch.randn(4, G.latent_dim)
+    content, h0, noise = G.split(z)
+    assert content.shape == (4, 5) and h0.shape == (4, 3) and noise.shape == (4, 6, 2)
+    assert torch.equal(torch.cat([content, h0, noise.flatten(1)], 1), z)
+    assert G(z).shape == (4, 1, 6, 16, 16)
+
+
+def test_every_frame_shares_the_content_code_and_only_motion_changes_a_frame():
+    """With one motion code for all frames, every frame is the same image; the same motion codes under another
+    content code give other frames; the motion network's codes differ from step to step."""
+    G, _ = build()
+    torch.manual_seed(0)
+    content, motion = torch.randn(2, 5), torch.randn(2, 1, 3).expand(2, 6, 3)
+    clip = G.render(content, motion, None)
+    assert all(torch.equal(clip[:, :, t], clip[:, :, 0]) for t in range(6))
+    assert not torch.allclose(G.render(torch.randn(2, 5), motion, None), clip)
+    codes = G.motion_codes(torch.randn(2, 3), torch.randn(2, 6, 2))
+    assert codes.shape == (2, 6, 3) and not torch.allclose(codes[:, 1:], codes[:, :-1])
+
+
+def test_longer_clips_continue_the_trained_ones_with_the_same_content():
+    G, _ = build()
+    z = torch.randn(3, G.latent_dim)
+    long = G.clips(z, None, 15, generator=torch.Generator().manual_seed(1))
+    assert long.shape == (3, 1, 15, 16, 16)
+    assert torch.allclose(long[:, :, :6], G(z), atol=1e-6)
+    again = G.clips(z, None, 15, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(long, again)
+    assert torch.allclose(G.clips(z, None, 3), G(z)[:, :, :3], atol=1e-6)
+
+
+def test_two_discriminators_the_image_one_on_distinct_random_frames_with_its_own_gan_loss():
+    _, D = build(frame_picks=3, image_weight=0.5)
+    clips = torch.randn(4, 1, 6, 16, 16)
+    out = D(clips, heads=True)
+    assert out["logits"].shape == (4,) and out[FRAMES_HEAD].shape == (12,)
+    assert torch.equal(D(clips), out["logits"])
+    fake = {"logits": torch.zeros(2), FRAMES_HEAD: torch.tensor([0.5, -1.0])}
+    real = {"logits": torch.zeros(2), FRAMES_HEAD: torch.tensor([2.0, 0.0])}
+    expected = 0.5 * (F.softplus(-real[FRAMES_HEAD]).mean() + F.softplus(fake[FRAMES_HEAD]).mean())
+    assert torch.allclose(D.d_aux_loss(real, fake, None, torch.zeros(2, 1)), expected)
+    assert torch.allclose(D.g_aux_loss(fake, None, torch.zeros(2, 1)), 0.5 * F.softplus(-fake[FRAMES_HEAD]).mean())
+    # a picked frame's logit is D_I's logit of that frame: a clip of one repeated frame gives it for every pick
+    still = clips[:, :, :1].expand_as(clips)
+    assert torch.allclose(D.frame_logits(still, None).view(4, 3), D.image_logit(D.image(clips[:, :, 0])).expand(4, 3))
+
+
+def test_a_conditional_model_needs_labels_and_projects_them_in_both_discriminators():
+    spec = DataSpec((1, 6, 16, 16), 10)
+    G, D = build(spec)
+    z, labels = torch.randn(4, G.latent_dim), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(ValueError, match="needs labels"):
+        G(z)
+    clips = G(z, labels)
+    assert not torch.allclose(clips, G(z, torch.tensor([4, 5, 6, 7])))
+    torch.manual_seed(0)
+    a = D(clips, labels, heads=True)
+    torch.manual_seed(0)
+    b = D(clips, torch.tensor([9, 9, 9, 9]), heads=True)
+    assert not torch.allclose(a["logits"], b["logits"]) and not torch.allclose(a[FRAMES_HEAD], b[FRAMES_HEAD])
+
+
+def test_moving_mnist_labels_each_one_digit_clip_with_its_digit(mnist_root):
+    factory = ENGINE.registry.get("datasets", "moving-mnist").obj
+    data = factory(mnist_root, "test", False, frame_size=16, frames=4, digits=1, sequences=32, labels=True)
+    assert data.spec.num_classes == 10 and torch.equal(data.y, data.extras["digits"][:, 0])
+    with pytest.raises(DataError, match="dataset.digits=1"):
+        factory(mnist_root, "test", False, frame_size=16, frames=4, digits=2, sequences=32, labels=True)
+
+
+def test_clip_accuracy_counts_clips_classified_as_their_digit_in_every_frame(mnist_root, monkeypatch):
+    """Real labelled clips score near their own ceiling; the same clips under shuffled labels score near chance."""
+    from ganzoo.data import user_cache_dir
+    from ganzoo.metrics.base import EvalContext
+
+    monkeypatch.delenv("XDG_CACHE_HOME")  # the evaluator lives in the user cache, trained there once
+    factory = ENGINE.registry.get("datasets", "moving-mnist").obj
+    real = factory(mnist_root, "test", False, frame_size=32, frames=16, digits=1, sequences=240, labels=True)
+    half = Data(real.x[:120], real.y[:120], real.spec, {k: v[:120] for k, v in real.extras.items()})
+    others, other_labels = real.x[120:], real.y[120:]
+
+    def context(labels_for_fake):
+        return EvalContext(spec=real.spec, real=half, sample=lambda n, labels: others[:n], n=120, seed=0,
+                           device=torch.device("cpu"), dataset={"name": "moving-mnist"}, cache_dir=user_cache_dir(),
+                           data_root=mnist_root, split="test", _fake=(others, labels_for_fake))
+
+    metric = ENGINE.metric("clip-accuracy")
+    right = metric.fn(context(other_labels)).values
+    wrong = metric.fn(context((other_labels + 1) % 10)).values
+    assert right["fake"] > 0.6 and right["real"] > 0.6 and right["fake_frames"] >= right["fake"]
+    assert wrong["fake"] < 0.1 and wrong["fake_frames"] < 0.2
+
+
+def test_conditional_run_samples_a_requested_digit_in_longer_clips(tmp_path, capsys, mnist_root):
+    """A tiny cmocogan-moving-mnist run trains and evaluates clip-accuracy; sample --label --frames writes a GIF
+    of longer clips; --frames with --dump is refused on one line."""
+    run_dir = tmp_path / "run"
+    code = main(["run", "cmocogan-moving-mnist", "--steps", "3", "--no-progress", "--out", str(run_dir),
+                 "--data-root", str(mnist_root), *TINY_RUN])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads((run_dir / "eval.json").read_text())
+    assert {"fake", "real", "fake_frames", "real_frames"} <= set(result["clip-accuracy"]["values"])
+    assert "d_aux" in (run_dir / "metrics.jsonl").read_text(), "D_I's loss is trained and logged"
+    capsys.readouterr()
+    gif = tmp_path / "sevens.gif"
+    assert main(["sample", str(run_dir), "--label", "7", "--frames", "10", "-n", "4", "-o", str(gif),
+                 "--device", "cpu"]) == 0
+    with Image.open(gif) as image:
+        assert image.n_frames == 10
+    capsys.readouterr()
+    assert main(["sample", str(run_dir), "--frames", "10", "--dump", str(tmp_path / "d.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--frames" in err
