@@ -18,9 +18,10 @@ class enters G as a learnt embedding appended to z_C, and both discriminators ad
 
 The image generator is DCGAN-shaped: a 4x4 transposed convolution from the code, then x2 upsampling
 layers (resize-convolutions by default, as in ``vgan-moving-mnist``) with BatchNorm and ReLU, tanh at
-the output. D_V is a 3D-convolution discriminator that halves space but keeps time (3x4x4 kernels,
-stride 1x2x2, as the paper's video discriminator keeps it), BatchNorm and LeakyReLU, then a convolution
-over all frames; D_I the same stack in 2D on single frames.
+the output. D_V is VGAN's 3D-convolution stack (stride-2 4x4x4 layers, BatchNorm, LeakyReLU; a
+stride of 1 in time, as in the paper's, cost eight times more on a CPU), then a convolution over the
+remaining volume; D_I the same stack in 2D on single frames. Training clips must therefore have a
+multiple of 2^k frames (k: the frame size's doublings from 4); G makes clips of any length.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.spec import DataSpec
-from ganzoo_plugins.vgan_nets import BASE_SIZE, FRAME_X2, downsampling_layers, frame_doublings, upsample
+from ganzoo_plugins.vgan_nets import (BASE_SIZE, FRAME_X2, downsampling_layers, frame_doublings, upsample,
+                                      upsampling_layers)
 
 #: The name of D's auxiliary output: the image discriminator's logits, one per picked frame (N * picks,).
 FRAMES_HEAD = "frames"
@@ -120,11 +122,11 @@ class MoCoGANDiscriminator(nn.Module):
 
     def __init__(self, spec: DataSpec, width: int, picks: int, image_weight: float) -> None:
         super().__init__()
-        k = frame_doublings(spec, "mocogan")
+        k = upsampling_layers(spec, "mocogan")
         channels, frames = spec.shape[0], spec.shape[1]
         self.picks, self.image_weight = min(picks, frames), image_weight
-        video, c_video = downsampling_layers(channels, width, k, dims=3, keep_time=True)
-        video.append(nn.Conv3d(c_video, c_video, (frames, BASE_SIZE, BASE_SIZE)))
+        video, c_video = downsampling_layers(channels, width, k, dims=3)
+        video.append(nn.Conv3d(c_video, c_video, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
         video += [nn.LeakyReLU(0.2, inplace=True), nn.Flatten()]
         self.video = nn.Sequential(*video)
         self.video_logit = nn.Linear(c_video, 1)

@@ -58,6 +58,13 @@ def motion(ctx):
     return motion_metric(ctx)
 
 
+def frechet_video(ctx):
+    """Fréchet distance in the features of ganzoo's own clip classifier, generated vs real clips."""
+    from ganzoo.metrics.video import frechet_video_metric
+
+    return frechet_video_metric(ctx)
+
+
 def clip_accuracy(ctx):
     """Class-conditional clips classified as the requested digit in every frame, generated vs real."""
     from ganzoo.metrics.video import clip_accuracy_metric
@@ -79,6 +86,10 @@ def ganzoo_metrics(register):
     register("motion", Metric(motion, kinds=("video",), goals={"gap": "min"},
                               reference=reported_real("real clips", fake="real")),
              "mean absolute frame-to-frame difference, generated vs real")
+    register("frechet-video", Metric(frechet_video, kinds=("video",), goals={"fd": "min"},
+                                     reference=scored_on_real(frechet_video)),
+             "Fréchet video distance in the features of a clip classifier ganzoo trains on the run's clips "
+             "(not I3D's FVD)")
     register("clip-accuracy", Metric(clip_accuracy, kinds=("video",), conditional=True, goals={"fake": "max"},
                                      reference=reported_real("real clips", fake="real", fake_frames="real_frames")),
              "share of class-conditional clips whose every frame is classified as the requested digit")

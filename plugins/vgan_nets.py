@@ -56,14 +56,14 @@ def frame_doublings(spec: DataSpec, family: str) -> int:
     return k
 
 
-def upsampling_layers(spec: DataSpec) -> int:
-    """Stride-2 layers needed to grow 4x4 to the frame size (time grows with space); a clear error for sizes
-    VGAN cannot make."""
-    k = frame_doublings(spec, "vgan")
+def upsampling_layers(spec: DataSpec, family: str = "vgan") -> int:
+    """Stride-2 layers needed to grow 4x4 to the frame size (time grows, or shrinks, with space); a clear error
+    naming ``family`` for sizes it cannot make."""
+    k = frame_doublings(spec, family)
     frames, height, width = spec.shape[1:]
     if frames % 2**k:
         ok = ", ".join(str(2**k * i) for i in range(1, 5))
-        raise ConfigError(f"vgan cannot make {frames}-frame clips at {height}x{width}: the frame count must be "
+        raise ConfigError(f"{family} cannot make {frames}-frame clips at {height}x{width}: the frame count must be "
                           f"a multiple of {2**k} ({ok}, ...); set dataset.frames to one of these")
     return k
 
@@ -149,19 +149,16 @@ class VGANGenerator(nn.Module):
         return self.mask_l1 * self.last_mask.abs().mean()
 
 
-def downsampling_layers(channels: int, width: int, k: int, dims: int,
-                        keep_time: bool = False) -> tuple[list[nn.Module], int]:
+def downsampling_layers(channels: int, width: int, k: int, dims: int) -> tuple[list[nn.Module], int]:
     """k stride-2 4x4(x4) convolutions (dims 3: video, 2: frames) from ``width`` channels, doubling per
     layer, each followed by batch norm (not the input layer, as in DCGAN and the paper) and
-    LeakyReLU(0.2); returns the layers and their output channels. ``keep_time``: video layers halve
-    only space (3x4x4 kernels, stride 1 in time), so clips of any length fit."""
+    LeakyReLU(0.2); returns the layers and their output channels."""
     conv, norm = (nn.Conv3d, nn.BatchNorm3d) if dims == 3 else (nn.Conv2d, nn.BatchNorm2d)
-    kernel, stride = ((3, 4, 4), (1, 2, 2)) if keep_time else (4, 2)
     layers: list[nn.Module] = []
     c_in = channels
     for i in range(k):
         c_out = width * 2**i
-        layers.append(conv(c_in, c_out, kernel, stride=stride, padding=1, bias=False))
+        layers.append(conv(c_in, c_out, 4, stride=2, padding=1, bias=False))
         if i > 0:
             layers.append(norm(c_out))
         layers.append(nn.LeakyReLU(0.2, inplace=True))

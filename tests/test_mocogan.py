@@ -17,7 +17,7 @@ ENGINE = Engine()  # loads this checkout's built-ins under their import name, ga
 
 from ganzoo_plugins.mocogan_nets import FRAMES_HEAD  # noqa: E402
 
-SPEC = DataSpec((1, 6, 16, 16))
+SPEC = DataSpec((1, 8, 16, 16))
 TINY_NET = {"content_dim": 5, "motion_dim": 3, "noise_dim": 2, "width": 4, "d_width": 4}
 #: cmocogan-moving-mnist shrunk to seconds: 16x16 clips of 4 frames, 4-channel layers.
 TINY_RUN = ["--set", "dataset.frame_size=16", "--set", "dataset.frames=4", "--set", "dataset.digit_size=0",
@@ -41,12 +41,12 @@ def build(spec: DataSpec = SPEC, **params):
 
 def test_latent_vector_holds_content_initial_state_and_one_noise_per_frame():
     G, _ = build()
-    assert G.latent_dim == 5 + 3 + 6 * 2
+    assert G.latent_dim == 5 + 3 + 8 * 2
     z = torch.randn(4, G.latent_dim)
     content, h0, noise = G.split(z)
-    assert content.shape == (4, 5) and h0.shape == (4, 3) and noise.shape == (4, 6, 2)
+    assert content.shape == (4, 5) and h0.shape == (4, 3) and noise.shape == (4, 8, 2)
     assert torch.equal(torch.cat([content, h0, noise.flatten(1)], 1), z)
-    assert G(z).shape == (4, 1, 6, 16, 16)
+    assert G(z).shape == (4, 1, 8, 16, 16)
 
 
 def test_every_frame_shares_the_content_code_and_only_motion_changes_a_frame():
@@ -54,28 +54,28 @@ def test_every_frame_shares_the_content_code_and_only_motion_changes_a_frame():
     content code give other frames; the motion network's codes differ from step to step."""
     G, _ = build()
     torch.manual_seed(0)
-    content, motion = torch.randn(2, 5), torch.randn(2, 1, 3).expand(2, 6, 3)
+    content, motion = torch.randn(2, 5), torch.randn(2, 1, 3).expand(2, 8, 3)
     clip = G.render(content, motion, None)
-    assert all(torch.equal(clip[:, :, t], clip[:, :, 0]) for t in range(6))
+    assert all(torch.equal(clip[:, :, t], clip[:, :, 0]) for t in range(8))
     assert not torch.allclose(G.render(torch.randn(2, 5), motion, None), clip)
-    codes = G.motion_codes(torch.randn(2, 3), torch.randn(2, 6, 2))
-    assert codes.shape == (2, 6, 3) and not torch.allclose(codes[:, 1:], codes[:, :-1])
+    codes = G.motion_codes(torch.randn(2, 3), torch.randn(2, 8, 2))
+    assert codes.shape == (2, 8, 3) and not torch.allclose(codes[:, 1:], codes[:, :-1])
 
 
 def test_longer_clips_continue_the_trained_ones_with_the_same_content():
     G, _ = build()
     z = torch.randn(3, G.latent_dim)
-    long = G.clips(z, None, 15, generator=torch.Generator().manual_seed(1))
-    assert long.shape == (3, 1, 15, 16, 16)
-    assert torch.allclose(long[:, :, :6], G(z), atol=1e-6)
-    again = G.clips(z, None, 15, generator=torch.Generator().manual_seed(1))
+    long = G.clips(z, None, 20, generator=torch.Generator().manual_seed(1))
+    assert long.shape == (3, 1, 20, 16, 16)
+    assert torch.allclose(long[:, :, :8], G(z), atol=1e-6)
+    again = G.clips(z, None, 20, generator=torch.Generator().manual_seed(1))
     assert torch.equal(long, again)
     assert torch.allclose(G.clips(z, None, 3), G(z)[:, :, :3], atol=1e-6)
 
 
 def test_two_discriminators_the_image_one_on_distinct_random_frames_with_its_own_gan_loss():
     _, D = build(frame_picks=3, image_weight=0.5)
-    clips = torch.randn(4, 1, 6, 16, 16)
+    clips = torch.randn(4, 1, 8, 16, 16)
     out = D(clips, heads=True)
     assert out["logits"].shape == (4,) and out[FRAMES_HEAD].shape == (12,)
     assert torch.equal(D(clips), out["logits"])
@@ -90,7 +90,7 @@ def test_two_discriminators_the_image_one_on_distinct_random_frames_with_its_own
 
 
 def test_a_conditional_model_needs_labels_and_projects_them_in_both_discriminators():
-    spec = DataSpec((1, 6, 16, 16), 10)
+    spec = DataSpec((1, 8, 16, 16), 10)
     G, D = build(spec)
     z, labels = torch.randn(4, G.latent_dim), torch.tensor([0, 1, 2, 3])
     with pytest.raises(ValueError, match="needs labels"):
