@@ -135,9 +135,10 @@ def test_clip_accuracy_counts_clips_classified_as_their_digit_in_every_frame(mni
     assert wrong["fake"] < 0.1 and wrong["fake_frames"] < 0.2
 
 
-def test_conditional_run_samples_a_requested_digit_in_longer_clips(tmp_path, capsys, mnist_root):
+def test_conditional_run_samples_a_requested_digit_in_longer_clips(tmp_path, capsys, mnist_root, monkeypatch):
     """A tiny cmocogan-moving-mnist run trains and evaluates clip-accuracy; sample --label --frames writes a GIF
     of longer clips; --frames with --dump is refused on one line."""
+    monkeypatch.delenv("XDG_CACHE_HOME")  # the MNIST evaluator lives in the user cache, trained there once
     run_dir = tmp_path / "run"
     code = main(["run", "cmocogan-moving-mnist", "--steps", "3", "--no-progress", "--out", str(run_dir),
                  "--data-root", str(mnist_root), *TINY_RUN])
