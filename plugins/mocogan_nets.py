@@ -18,8 +18,8 @@ class enters G as a learnt embedding appended to z_C, and both discriminators ad
 
 The image generator is DCGAN-shaped: a 4x4 transposed convolution from the code, then x2 upsampling
 layers (resize-convolutions by default, as in ``vgan-moving-mnist``) with BatchNorm and ReLU, tanh at
-the output. D_V is VGAN's 3D-convolution stack (stride-2 4x4x4 layers, BatchNorm, LeakyReLU; a
-stride of 1 in time, as in the paper's, cost eight times more on a CPU), then a convolution over the
+the output. D_V is VGAN's 3D-convolution stack (stride-2 4x4x4 layers, BatchNorm, LeakyReLU; keeping
+time at full length made a training step several times dearer on a CPU), then a convolution over the
 remaining volume; D_I the same stack in 2D on single frames. Training clips must therefore have a
 multiple of 2^k frames (k: the frame size's doublings from 4); G makes clips of any length.
 """
