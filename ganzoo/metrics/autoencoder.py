@@ -33,7 +33,7 @@ from torch import nn
 
 from ganzoo.metrics.evaluator import to_input
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
-                                            data_sha256, evaluator_block, one_cpu_thread)
+                                            data_sha256, evaluator_block, one_cpu_thread, shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -111,12 +111,8 @@ def train_autoencoder(x: torch.Tensor, device: torch.device, steps: int | None =
         opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.15)
         model.train()
-        perm, pos = torch.randperm(len(x), generator=g), 0
-        for _ in range(steps):
-            if pos + batch_size > len(perm):
-                perm, pos = torch.randperm(len(x), generator=g), 0
-            batch = x[perm[pos : pos + batch_size]].to(device)
-            pos += batch_size
+        for idx in shuffled_batches(len(x), batch_size, steps, g):
+            batch = x[idx].to(device)
             loss = F.mse_loss(model(batch), batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()

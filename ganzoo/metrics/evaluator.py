@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
-                                            data_sha256, evaluator_block, file_sha256, one_cpu_thread)
+                                            data_sha256, evaluator_block, file_sha256, one_cpu_thread,
+                                            shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -106,12 +107,7 @@ def _train(train: "Data", device: torch.device, steps: int, batch_size: int, see
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.15)
     model.train()
-    perm, pos = torch.randperm(len(x_all), generator=g), 0
-    for _ in range(steps):
-        if pos + batch_size > len(perm):
-            perm, pos = torch.randperm(len(x_all), generator=g), 0
-        idx = perm[pos : pos + batch_size]
-        pos += batch_size
+    for idx in shuffled_batches(len(x_all), batch_size, steps, g):
         x = _augment(x_all[idx], g).to(device)
         loss = F.cross_entropy(model(x), y_all[idx].to(device))
         opt.zero_grad(set_to_none=True)

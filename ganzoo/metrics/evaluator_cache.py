@@ -73,6 +73,17 @@ def one_cpu_thread(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def shuffled_batches(n: int, batch_size: int, steps: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """``steps`` batches of indices into ``n`` samples, in seeded shuffled order: a fresh permutation from
+    ``generator`` whenever the current one has too few left for a whole batch (batches never wrap)."""
+    perm, pos = torch.randperm(n, generator=generator), 0
+    for _ in range(steps):
+        if pos + batch_size > len(perm):
+            perm, pos = torch.randperm(n, generator=generator), 0
+        yield perm[pos : pos + batch_size]
+        pos += batch_size
+
+
 @torch.no_grad()
 def batched(fn: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
     """``fn`` over ``x`` in batches on ``device``, as float32 on the CPU."""

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
-                                            data_sha256, evaluator_block, one_cpu_thread)
+                                            data_sha256, evaluator_block, one_cpu_thread, shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -122,12 +122,7 @@ def train_clip_classifier(x: torch.Tensor, digits: torch.Tensor, moves: torch.Te
         opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.15)
         model.train()
-        perm, pos = torch.randperm(len(x), generator=g), 0
-        for _ in range(steps):
-            if pos + batch_size > len(perm):
-                perm, pos = torch.randperm(len(x), generator=g), 0
-            idx = perm[pos : pos + batch_size]
-            pos += batch_size
+        for idx in shuffled_batches(len(x), batch_size, steps, g):
             digit_logits, move_logits = model(x[idx].to(device))
             loss = F.cross_entropy(digit_logits, digits[idx].to(device)) + \
                 F.cross_entropy(move_logits, moves[idx].to(device))
