@@ -21,7 +21,6 @@ the same evaluator hash; they are not FIDs and compare with nothing published.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.metrics.evaluator import to_input
-from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
-                                            data_sha256, evaluator_block, one_cpu_thread, shuffled_batches)
+from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
+                                            data_sha256, evaluator_source, one_cpu_thread, shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -190,29 +189,20 @@ def get_autoencoder(dataset_config: dict | str, data_root: Path | str | None, de
                     seed: int = 0) -> AutoencoderEvaluator:
     """The autoencoder of a data set config (the run's ``dataset`` block): from the cache, or trained now on the
     train split from ``data_root`` (default: --data-root / GANZOO_DATA / the user cache)."""
-    from ganzoo.data import default_data_root
-
-    device = torch.device(device)
-    block = evaluator_block(dataset_config, ())
-    root = default_data_root(data_root)
-    cache = cache_root(cache_dir)
-    key = (json.dumps(block, sort_keys=True), str(root), str(device), str(cache), seed)
-    if key in _MEMO:
-        return _MEMO[key]
-    if engine is None:
-        from ganzoo.engine import Engine
-
-        engine = Engine()
-    train = engine.load_data({"dataset": block}, "train", root)
-    _check_images(block["name"], train)
+    source = evaluator_source(dataset_config, (), data_root, device, cache_dir, seed)
+    if source.key in _MEMO:
+        return _MEMO[source.key]
+    engine, device = default_engine(engine), source.device
+    train = source.load("train", engine)
+    _check_images(source.block["name"], train)
     data_hash = data_sha256(train)
-    name = f"{block['name']}-ae-v{RECIPE_VERSION}"
-    stem = cache_stem(cache, f"{name}-s{seed}" if seed else name, data_hash)
+    name = f"{source.block['name']}-ae-v{RECIPE_VERSION}"
+    stem = cache_stem(source.cache, f"{name}-s{seed}" if seed else name, data_hash)
     channels = train.spec.channels
     model, meta = cached_or_trained(stem, data_hash, lambda: ConvAutoencoder(channels),
                                     lambda: _train_and_score(train, device, seed), device)
     evaluator = AutoencoderEvaluator(name, model, device, channels, tuple(train.spec.value_range),
                                      meta["weights_sha256"], data_hash, int(meta["train_samples"]),
                                      int(meta["heldout_samples"]), float(meta["heldout_mse"]), stem.with_suffix(".pt"))
-    _MEMO[key] = evaluator
+    _MEMO[source.key] = evaluator
     return evaluator

@@ -16,7 +16,6 @@ autoencoder of ``ganzoo.metrics.autoencoder``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
-                                            data_sha256, evaluator_block, file_sha256, one_cpu_thread,
+from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
+                                            data_sha256, evaluator_source, file_sha256, one_cpu_thread,
                                             shuffled_batches)
 
 if TYPE_CHECKING:
@@ -187,30 +186,20 @@ def get_evaluator(dataset_config: dict | str, data_root: Path | str | None, devi
     ``data_root`` (default: --data-root / GANZOO_DATA / the user cache), never downloaded
     unless the data set itself is.
     """
-    from ganzoo.data import default_data_root
-
-    device = torch.device(device)
-    block = evaluator_block(dataset_config, IGNORED_OPTIONS)
-    root = default_data_root(data_root)
-    cache = cache_root(cache_dir)
-    key = (json.dumps(block, sort_keys=True), str(root), str(device), str(cache))
-    if key in _MEMO:
-        return _MEMO[key]
-    if engine is None:
-        from ganzoo.engine import Engine
-
-        engine = Engine()
-    config = {"dataset": block}
-    train = engine.load_data(config, "train", root)
-    _check_spec(block["name"], train)
+    source = evaluator_source(dataset_config, IGNORED_OPTIONS, data_root, device, cache_dir)
+    if source.key in _MEMO:
+        return _MEMO[source.key]
+    engine, device = default_engine(engine), source.device
+    train = source.load("train", engine)
+    _check_spec(source.block["name"], train)
     data_hash = data_sha256(train)
-    name = f"{block['name']}-cnn-v{RECIPE_VERSION}"
-    stem = cache_stem(cache, name, data_hash)
+    name = f"{source.block['name']}-cnn-v{RECIPE_VERSION}"
+    stem = cache_stem(source.cache, name, data_hash)
     model, meta = cached_or_trained(
         stem, data_hash, lambda: DigitClassifier(train.spec.channels, train.spec.num_classes),
-        lambda: _train_and_score(train, engine.load_data(config, "test", root), device), device)
+        lambda: _train_and_score(train, source.load("test", engine), device), device)
     evaluator = Evaluator(name, model, device, train.spec.channels, train.spec.num_classes, meta["weights_sha256"],
                           data_hash, int(meta["train_samples"]), float(meta["test_accuracy"]), int(meta["test_samples"]),
                           stem.with_suffix(".pt"))
-    _MEMO[key] = evaluator
+    _MEMO[source.key] = evaluator
     return evaluator

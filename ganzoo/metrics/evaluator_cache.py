@@ -14,8 +14,9 @@ import contextlib
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -25,6 +26,7 @@ from ganzoo.errors import GanzooError
 from ganzoo.spec import floats_to_pixels
 
 if TYPE_CHECKING:
+    from ganzoo.engine import Engine
     from ganzoo.spec import Data
 
 
@@ -58,6 +60,43 @@ def evaluator_block(dataset_config: dict | str, ignored: tuple[str, ...]) -> dic
     for key in ignored:
         block.pop(key, None)
     return block
+
+
+@dataclass(frozen=True)
+class EvaluatorSource:
+    """What an evaluator is built from: its data set block, data root, cache directory and device, and
+    ``key``, the in-process memo key that identifies it (with any extra parts, such as a seed)."""
+
+    block: dict
+    root: Path
+    cache: Path
+    device: torch.device
+    key: tuple
+
+    def load(self, split: str, engine: "Engine") -> "Data":
+        """The block's data set, ``split`` of it, from the data root."""
+        return engine.load_data({"dataset": self.block}, split, self.root)
+
+
+def evaluator_source(dataset_config: dict | str, ignored: tuple[str, ...], data_root: Path | str | None,
+                     device: torch.device | str, cache_dir: Path | None, *extra: Any) -> EvaluatorSource:
+    """Resolve a ``get_*`` evaluator call's arguments: the data set block without the ``ignored`` options,
+    the data root (--data-root / GANZOO_DATA / the user cache) and the cache directory."""
+    from ganzoo.data import default_data_root
+
+    block = evaluator_block(dataset_config, ignored)
+    root, cache, device = default_data_root(data_root), cache_root(cache_dir), torch.device(device)
+    key = (json.dumps(block, sort_keys=True), str(root), str(device), str(cache), *extra)
+    return EvaluatorSource(block, root, cache, device, key)
+
+
+def default_engine(engine: "Engine | None") -> "Engine":
+    """``engine``, else an engine with the installed plugins."""
+    if engine is not None:
+        return engine
+    from ganzoo.engine import Engine
+
+    return Engine()
 
 
 @contextlib.contextmanager

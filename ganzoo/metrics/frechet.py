@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-
 from ganzoo.metrics.features import MetricError, Precomputed, as_feature_pair
 
 

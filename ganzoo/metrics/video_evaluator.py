@@ -17,7 +17,6 @@ clips under the same evaluator hash; they are not FVDs and compare with nothing 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_root, cache_stem, cached_or_trained,
-                                            data_sha256, evaluator_block, one_cpu_thread, shuffled_batches)
+from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
+                                            data_sha256, evaluator_source, one_cpu_thread, shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -197,33 +196,24 @@ def get_video_evaluator(dataset_config: dict | str, data_root: Path | str | None
                         engine: "Engine | None" = None) -> VideoEvaluator:
     """The clip classifier of a video data set config (the run's ``dataset`` block): from the cache, or trained
     now on its train split and scored on its test split (from ``data_root``, else the default data root)."""
-    from ganzoo.data import default_data_root
-
-    device = torch.device(device)
-    block = evaluator_block(dataset_config, IGNORED_OPTIONS)
-    root = default_data_root(data_root)
-    cache = cache_root(cache_dir)
-    key = (json.dumps(block, sort_keys=True), str(root), str(device), str(cache))
-    if key in _MEMO:
-        return _MEMO[key]
-    if engine is None:
-        from ganzoo.engine import Engine
-
-        engine = Engine()
-    train = engine.load_data({"dataset": block}, "train", root)
+    source = evaluator_source(dataset_config, IGNORED_OPTIONS, data_root, device, cache_dir)
+    if source.key in _MEMO:
+        return _MEMO[source.key]
+    engine, device = default_engine(engine), source.device
+    train = source.load("train", engine)
     if train.spec.kind != "video":
-        raise EvaluatorError(f"metric 'frechet-video' needs video data; data set {block['name']!r} holds "
+        raise EvaluatorError(f"metric 'frechet-video' needs video data; data set {source.block['name']!r} holds "
                              f"{train.spec.kind} data")
     clip_targets(train)  # one-digit clips, checked before anything trains
     data_hash = data_sha256(train)
-    name = f"{block['name']}-video-v{RECIPE_VERSION}"
-    stem = cache_stem(cache, name, data_hash)
+    name = f"{source.block['name']}-video-v{RECIPE_VERSION}"
+    stem = cache_stem(source.cache, name, data_hash)
     channels = train.spec.channels
     model, meta = cached_or_trained(
         stem, data_hash, lambda: ClipClassifier(channels),
-        lambda: _train_and_score(train, engine.load_data({"dataset": block}, "test", root), device), device)
+        lambda: _train_and_score(train, source.load("test", engine), device), device)
     evaluator = VideoEvaluator(name, model, device, channels, tuple(train.spec.value_range), meta["weights_sha256"],
                                data_hash, int(meta["train_samples"]), int(meta["test_samples"]),
                                float(meta["digit_accuracy"]), float(meta["direction_accuracy"]))
-    _MEMO[key] = evaluator
+    _MEMO[source.key] = evaluator
     return evaluator
