@@ -260,7 +260,8 @@ class Trainer:
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self) -> dict[str, Any]:
-        """Run the experiment's metrics; returns {metric: MetricResult.to_dict()}."""
+        """Run the experiment's metrics; returns {metric: MetricResult.to_dict()}. Training's random state is
+        left as it was: a run evaluated every 50 steps trains the same weights as one evaluated once."""
         names = self.config["eval"]["metrics"]
         if not names:
             return {}
@@ -271,7 +272,10 @@ class Trainer:
             cache_dir=user_cache_dir(), data_root=self.data_root, split=self.config["eval"]["split"],
             generator=self.schedule.generator_for_sampling(),
         )
-        results = compute(self.engine, names, ctx)
+        # The metrics may draw from torch's global generators (a data set's loader, an evaluator): forked, so
+        # that how often a run evaluates never changes what it trains.
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            results = compute(self.engine, names, ctx)
         self.last_eval = results
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
         self.log_event({"event": "eval", "step": self.step, **flat})

@@ -267,3 +267,29 @@ def test_a_run_whose_network_plugin_is_gone_names_what_to_install(tmp_path, caps
     assert main(["sample", str(run_dir)]) == 2
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and "plugin gone (ganzoo-gone local), which is not installed" in error
+
+
+class GlobalRandomMetric:
+    """A plugin whose points metric draws from torch's global generator, as a data set loader might."""
+
+    __name__ = "global-random"
+
+    @hookimpl
+    def ganzoo_metrics(self, register):
+        register("global-draw", Metric(lambda ctx: MetricResult({"draw": float(torch.rand(()))}, {"name": "draw"}),
+                                       kinds=("points",), goals={"draw": "max"}),
+                 "a draw from the global generator")
+
+
+def test_how_often_a_run_evaluates_does_not_change_what_it_trains(tmp_path):
+    engine = Engine(extra_plugins=[GlobalRandomMetric()])
+
+    def generator_after(every: int) -> dict:
+        run = ganzoo.train("gan-ring8", steps=40, seed=0, out=tmp_path / f"every{every}", progress=False, device="cpu",
+                           engine=engine, overrides=[*RING, "eval.metrics=[global-draw]",
+                                                     "eval.primary=global-draw.draw", f"eval.every={every}"])
+        return ganzoo.load(run).module.state_dict()
+
+    often, once = generator_after(10), generator_after(40)
+    assert often.keys() == once.keys()
+    assert all(torch.equal(often[k], once[k]) for k in often)
