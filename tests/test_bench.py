@@ -15,6 +15,7 @@ from reliability import ROOT, cli, one_thread, spawn  # noqa: F401 - one_thread 
 
 from ganzoo.bench.compare import compare
 from ganzoo.bench.live import SuiteView
+from ganzoo.bench.plots import write_plots
 from ganzoo.bench.results import read_results
 
 SMOKE = ROOT / "benchmarks" / "smoke.yaml"
@@ -76,6 +77,16 @@ def test_smoke_report_and_plots_name_every_variant(smoke):
     for png in ("curves.png", "final_metrics.png", "samples.png"):
         assert (smoke / png).read_bytes().startswith(PNG)
         assert f"]({png})" in report
+
+
+def test_no_curve_plot_when_seeds_share_no_evaluation_step(smoke, tmp_path):
+    """Runs a time budget stopped at different steps, evaluated only at the end: no figure of empty axes."""
+    data = read_results(smoke / "results.json")
+    for record in data["runs"]:
+        record["curve"] = [{**point, "step": point["step"] + record["seed"]} for point in record["curve"]]
+    written = [p.name for p in write_plots(data, tmp_path)]
+    assert "final_metrics.png" in written and "curves.png" not in written
+    assert not (tmp_path / "curves.png").exists()
 
 
 def test_report_marks_the_best_variant_by_goal(smoke, tmp_path):

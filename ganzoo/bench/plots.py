@@ -57,17 +57,21 @@ def mean_curve(records: list[dict], key: str) -> tuple[list[float], list[float],
 
 
 def plot_curves(data: dict, path: Path) -> Path | None:
-    """Each metric output against training time, a line per variant (mean over seeds, band of ± one std)."""
+    """Each metric output against training time, a line per variant (mean over seeds, band of ± one std);
+    None where no variant has an evaluation step all its seeds reached (runs a time budget stopped at
+    different steps, evaluated only at the end), rather than a figure of empty axes."""
     shown = panels(data)
-    if not shown:
+    records = ok_runs(data)
+    curves = {(group.metric, output, variant): mean_curve([r for r in records if r["variant"] == variant],
+                                                           f"{group.metric}.{output}")
+              for group, output, _ in shown for variant in group.variants}
+    if not any(xs for xs, _, _ in curves.values()):
         return None
     plt = _pyplot()
     fig, axes = _grid(plt, len(shown))
-    records = ok_runs(data)
     for ax, (group, output, title) in zip(axes, shown):
-        key = f"{group.metric}.{output}"
         for variant in group.variants:
-            xs, ys, bands = mean_curve([r for r in records if r["variant"] == variant], key)
+            xs, ys, bands = curves[group.metric, output, variant]
             if not xs:
                 continue
             line, = ax.plot(xs, ys, marker="o", markersize=3, label=variant)
