@@ -32,7 +32,8 @@ from torch import nn
 
 from ganzoo.metrics.evaluator import to_input
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
-                                            data_sha256, evaluator_source, one_cpu_thread, shuffled_batches)
+                                            data_sha256, evaluator_identity, evaluator_source, one_cpu_thread,
+                                            shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -155,10 +156,7 @@ class AutoencoderEvaluator:
     def protocol(self) -> dict:
         """Name, weights sha256, sha256 of the data it saw, held-out reconstruction error: its identity."""
         return {
-            "evaluator": self.name,
-            "evaluator_sha256": self.weights_sha256,
-            "evaluator_data_sha256": self.data_sha256,
-            "evaluator_train_samples": self.train_samples,
+            **evaluator_identity(self.name, self.weights_sha256, self.data_sha256, self.train_samples),
             "evaluator_heldout_samples": self.heldout_samples,
             "evaluator_heldout_mse": self.heldout_mse,
             "features": f"autoencoder code ({CODE_DIM}) of {INPUT_SIZE}x{INPUT_SIZE} images in [-1, 1]",

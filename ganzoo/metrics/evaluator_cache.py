@@ -90,6 +90,13 @@ def evaluator_source(dataset_config: dict | str, ignored: tuple[str, ...], data_
     return EvaluatorSource(block, root, cache, device, key)
 
 
+def evaluator_identity(name: str, weights_sha256: str, data_sha256: str, train_samples: int) -> dict:
+    """The protocol keys every self-trained evaluator opens with: its name, the sha256 of its weights and of the
+    data it trained on, and how many samples that was."""
+    return {"evaluator": name, "evaluator_sha256": weights_sha256, "evaluator_data_sha256": data_sha256,
+            "evaluator_train_samples": train_samples}
+
+
 def default_engine(engine: "Engine | None") -> "Engine":
     """``engine``, else an engine with the installed plugins."""
     if engine is not None:

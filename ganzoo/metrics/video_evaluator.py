@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
-                                            data_sha256, evaluator_source, one_cpu_thread, shuffled_batches)
+                                            data_sha256, evaluator_identity, evaluator_source, one_cpu_thread,
+                                            shuffled_batches)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -164,10 +165,7 @@ class VideoEvaluator:
     def protocol(self) -> dict:
         """Name, weights sha256, sha256 of the clips it saw, its test accuracies: its identity."""
         return {
-            "evaluator": self.name,
-            "evaluator_sha256": self.weights_sha256,
-            "evaluator_data_sha256": self.data_sha256,
-            "evaluator_train_samples": self.train_samples,
+            **evaluator_identity(self.name, self.weights_sha256, self.data_sha256, self.train_samples),
             "evaluator_test_samples": self.test_samples,
             "evaluator_test_digit_accuracy": self.digit_accuracy,
             "evaluator_test_direction_accuracy": self.direction_accuracy,
