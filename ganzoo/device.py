@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import torch
@@ -33,3 +34,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not torch.backends.mps.is_available():
         raise GanzooError("--device mps: MPS is not available on this machine; use --device cpu or auto")
     return torch.device(name)
+
+
+def forked_rng(device: torch.device) -> "contextlib.AbstractContextManager":
+    """``torch.random.fork_rng`` for work on ``device``: the CPU generator, and ``device``'s own where it is
+    a CUDA device, are restored on exit, so whatever runs inside leaves the caller's random state as it was."""
+    return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])

@@ -18,6 +18,7 @@ from ganzoo import contracts, distributed, fastpath
 from ganzoo.best import BestTracker
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.data import Batcher, user_cache_dir
+from ganzoo.device import forked_rng
 from ganzoo.engine import Components, Engine
 from ganzoo.errors import CheckpointError
 from ganzoo.guard import DivergedError, find_problem, lowered_learning_rates
@@ -274,7 +275,7 @@ class Trainer:
         )
         # The metrics may draw from torch's global generators (a data set's loader, an evaluator): forked, so
         # that how often a run evaluates never changes what it trains.
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+        with forked_rng(self.device):
             results = compute(self.engine, names, ctx)
         self.last_eval = results
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}

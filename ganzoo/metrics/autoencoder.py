@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.metrics.evaluator import to_input
+from ganzoo.device import forked_rng
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
                                             data_sha256, evaluator_identity, evaluator_source, one_cpu_thread,
                                             shuffled_batches)
@@ -102,7 +103,7 @@ def train_autoencoder(x: torch.Tensor, device: torch.device, steps: int | None =
                       batch_size: int = BATCH_SIZE, seed: int = 0) -> ConvAutoencoder:
     """Train a ConvAutoencoder on (N, C, 32, 32) images in [-1, 1] by mean squared error, deterministically
     (fixed seed and steps, Adam with a one-cycle schedule), on one thread on the CPU."""
-    with one_cpu_thread(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with one_cpu_thread(device), forked_rng(device):
         torch.manual_seed(seed)
         model = ConvAutoencoder(x.shape[1]).to(device)
         steps = steps or training_steps(len(x), batch_size)

@@ -42,6 +42,8 @@ class EvalContext:
         images, ``fake_conditions().y``), drawn once per context."""
         import torch
 
+        from ganzoo.device import forked_rng
+
         if self._fake is None:
             g = torch.Generator().manual_seed(self.seed)
             labels = None
@@ -49,7 +51,7 @@ class EvalContext:
                 labels = self.fake_conditions().y
             elif self.spec.conditional:
                 labels = torch.randint(0, self.spec.num_classes, (self.n,), generator=g)
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            with forked_rng(self.device):
                 torch.manual_seed(self.seed)
                 x = self.sample(self.n, labels)
             self._fake = (x, labels)

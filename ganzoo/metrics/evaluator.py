@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.device import forked_rng
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
                                             data_sha256, evaluator_identity, evaluator_source, file_sha256,
                                             one_cpu_thread, shuffled_batches)
@@ -98,7 +99,7 @@ def train_classifier(train: "Data", device: torch.device, steps: int | None = No
 
 def _train(train: "Data", device: torch.device, steps: int, batch_size: int, seed: int) -> DigitClassifier:
     channels = train.spec.shape[0]
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with forked_rng(device):
         torch.manual_seed(seed)
         model = DigitClassifier(channels, train.spec.num_classes).to(device)
     g = torch.Generator().manual_seed(seed)

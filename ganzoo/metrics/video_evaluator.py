@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.device import forked_rng
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
                                             data_sha256, evaluator_identity, evaluator_source, one_cpu_thread,
                                             shuffled_batches)
@@ -113,7 +114,7 @@ def train_clip_classifier(x: torch.Tensor, digits: torch.Tensor, moves: torch.Te
                           steps: int | None = None, seed: int = 0) -> ClipClassifier:
     """Train a ClipClassifier on (N, C, T, 32, 32) clips by the sum of both heads' cross-entropies,
     deterministically (fixed seed and steps, Adam with a one-cycle schedule), on one thread on the CPU."""
-    with one_cpu_thread(device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with one_cpu_thread(device), forked_rng(device):
         torch.manual_seed(seed)
         model = ClipClassifier(x.shape[1]).to(device)
         steps = steps or training_steps(len(x))
