@@ -114,7 +114,8 @@ class Loss(Protocol):
       2024). The schedule then computes them and passes ``real_logits``; otherwise it passes only
       the fake logits, so a ``g_loss(fake_logits)`` of one argument fits.
     - ``penalty(D, real, fake, labels)``: a scalar added to D's loss (gradient penalty, R1 on the
-      real samples, R2 on the fake ones); None, or absent, for none.
+      real samples, R2 on the fake ones); None, or absent, for none. Schedules pass D run eagerly
+      (``ganzoo.fastpath.eager``): torch.compile's graphs cannot be differentiated twice.
     - ``state_dict()`` / ``load_state_dict(state)``: counters a resumed run must continue (lazy
       R1's update count); the schedule saves them in the checkpoint.
     """

@@ -17,7 +17,7 @@ import shutil
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -206,6 +206,16 @@ def prepare_networks(networks: Iterable[torch.nn.Module], fast: FastPaths) -> No
             to_channels_last(net)
         if fast.compile:
             net.compile(mode=None if fast.compile_mode == "default" else fast.compile_mode)
+
+
+def eager(net: torch.nn.Module) -> Callable[..., Any]:
+    """``net`` called without torch.compile, for gradient penalties (R1, R2, WGAN-GP).
+
+    A network compiled in place (``prepare_networks``) runs AOTAutograd graphs, which cannot be
+    differentiated twice; a penalty differentiates D's input gradient, so it calls D through this
+    (the same weights and hooks, run eagerly). An uncompiled network is returned as it is.
+    """
+    return net._call_impl if getattr(net, "_compiled_call_impl", None) is not None else net
 
 
 def set_adam_kernel(optimizer: torch.optim.Optimizer, kernel: str) -> None:

@@ -10,7 +10,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from ganzoo import contracts
-from ganzoo.fastpath import FastPaths, Precision, set_adam_kernel
+from ganzoo.fastpath import FastPaths, Precision, eager, set_adam_kernel
 from ganzoo.samples import draw_latent
 from ganzoo.spec import DataSpec
 from ganzoo_plugins.augment import DiffAugment
@@ -118,7 +118,7 @@ class AdversarialSchedule:
                         fake = self.G(z, labels)
                 real_out, fake_out = self._judge(real, labels), self._judge(fake.detach(), labels)
                 d_loss = self.loss.d_loss(_logits(real_out), _logits(fake_out))
-                total = d_loss + self._penalty(self.D, real, fake, labels) if self._penalty else d_loss
+                total = d_loss + self._penalty(eager(self.D), real, fake, labels) if self._penalty else d_loss
                 if self._d_aux is not None:
                     d_aux = self._d_aux(real_out, fake_out, labels, z)
                     total = total + d_aux

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import torch
 
 from ganzoo.errors import ConfigError
+from ganzoo.fastpath import eager
 from ganzoo.samples import underlying
 from ganzoo.spec import DataSpec
 from ganzoo_plugins.cyclegan_nets import CycleDiscriminator, CycleGenerator
@@ -59,7 +60,7 @@ class Pix2PixSchedule(AdversarialSchedule):
             d_loss = self.loss.d_loss(self.D(target, source), self.D(fake.detach(), source))
             total = 0.5 * d_loss
             if self._penalty:
-                total = total + self._penalty(self.D, target, fake, source)
+                total = total + self._penalty(eager(self.D), target, fake, source)
         self.opt_d.zero_grad(set_to_none=True)
         self.precision.backward(total)
         self.precision.step(self.opt_d)
@@ -143,7 +144,7 @@ class CycleGANSchedule(AdversarialSchedule):
     def _penalties(self, real: torch.Tensor, fake: torch.Tensor, domain: str) -> torch.Tensor:
         """The loss's penalty on the D of one domain."""
         def judge(x: torch.Tensor, labels: Any = None) -> torch.Tensor:
-            return self._domain_logits(x, domain)
+            return eager(self.D)(x, None, domain=domain)
 
         return self._penalty(judge, real, fake, None)
 

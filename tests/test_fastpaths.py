@@ -75,6 +75,22 @@ def test_compiled_networks_train_with_finite_losses_and_plain_checkpoint_keys(en
     assert not any("_orig_mod" in k for k in trainer.state_dict()["generator"])
 
 
+@pytest.mark.parametrize("loss", [["loss.r1_gamma=1.0", "loss.r2_gamma=1.0"], ["loss.name=wgan-gp"]])
+def test_compiled_networks_train_with_gradient_penalties(engine, tmp_path, monkeypatch, loss):
+    """AOTAutograd graphs cannot be differentiated twice: R1, R2 and WGAN-GP run D eagerly (fastpath.eager).
+
+    The aot_eager backend builds the same AOTAutograd graphs as inductor without its C++ build.
+    """
+    compile_module = torch.nn.Module.compile
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: compile_module(self, backend="aot_eager", **kw))
+    tiny = ["dataset.n=512", "network.hidden=8", "network.d_hidden=8", "network.depth=1", "network.d_depth=1",
+            "train.batch_size=64", "schedule.ema_decay=0.0", "sample.n=64"]
+    trainer = _train(engine, tmp_path, "gan-ring8", tiny + loss + ["train.compile=true"], steps=2)
+    assert trainer.discriminator._compiled_call_impl is not None
+    assert fastpath.eager(trainer.discriminator) != trainer.discriminator
+    assert all(torch.isfinite(torch.tensor(_losses(trainer))))
+
+
 def test_cpu_defaults_are_the_measured_ones(engine):
     config = engine.resolve("dcgan-mnist")
     fast = fastpath.resolve(config["train"], torch.device("cpu"), conv_net=True)
