@@ -31,3 +31,7 @@ class RunDirError(GanzooError):
 
 class CheckpointError(GanzooError):
     """A checkpoint that is missing, corrupt or unsafe to load."""
+
+
+class OutOfMemoryError(GanzooError):
+    """A run whose batch or networks do not fit the device's memory."""

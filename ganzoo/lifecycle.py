@@ -13,7 +13,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ganzoo.errors import CheckpointError, GanzooError
+from ganzoo.errors import CheckpointError, GanzooError, OutOfMemoryError
 
 if TYPE_CHECKING:
     import torch
@@ -246,6 +246,18 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def out_of_memory(trainer: "Trainer") -> OutOfMemoryError:
+    """The one-line error for a run that ran out of GPU memory: what to lower, and how to go on."""
+    from ganzoo.rundir import has_checkpoint
+
+    batch = trainer.config["train"]["batch_size"]
+    smaller = max(1, batch // 2)
+    advice = (f"continue with: ganzoo run --resume {trainer.run_dir} --set train.batch_size={smaller}"
+              if has_checkpoint(trainer.run_dir) else f"start again with --set train.batch_size={smaller}")
+    return OutOfMemoryError(f"out of {trainer.device.type} memory at step {trainer.step + 1} with train.batch_size "
+                            f"{batch}: lower the batch or the network's width; {advice}")
+
+
 def train_to_end(trainer: "Trainer", should_stop: Callable[[], int | None] | None = None) -> Run:
     """Train with graceful SIGINT/SIGTERM handling (in the main thread) until the total steps or a stop.
 
@@ -254,6 +266,8 @@ def train_to_end(trainer: "Trainer", should_stop: Callable[[], int | None] | Non
     signal number to stop the same way (e.g. a time budget). Every rank of a distributed run
     agrees on the stop. However training ends, the run directory's lock is released.
     """
+    import torch
+
     from ganzoo import distributed
     from ganzoo.signals import Aborted, GracefulStop
 
@@ -269,6 +283,8 @@ def train_to_end(trainer: "Trainer", should_stop: Callable[[], int | None] | Non
             except Aborted as exc:
                 exc.run_dir = trainer.run_dir
                 raise
+            except torch.cuda.OutOfMemoryError:
+                raise out_of_memory(trainer) from None
         distributed.finish()
     finally:
         trainer.batcher.close()

@@ -104,3 +104,31 @@ def test_out_holding_another_run_or_unwritable(tmp_path, capsys):
     assert main(["run", "gan-ring8", "--out", str(target), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ganzoo: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_running_out_of_gpu_memory_is_one_line_and_the_run_goes_on_with_a_smaller_batch(tmp_path, monkeypatch, capsys):
+    """A CUDA out-of-memory error (simulated at step 3, after the checkpoint at step 2) ends the run on one
+    line that names the batch to try, and the checkpoint it kept resumes with that batch."""
+    from ganzoo_plugins.schedule import AdversarialSchedule
+
+    original, calls = AdversarialSchedule.step, []
+
+    def step(self, next_batch):
+        calls.append(1)
+        if len(calls) == 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.50 GiB")
+        return original(self, next_batch)
+
+    monkeypatch.setattr(AdversarialSchedule, "step", step)
+    run = tmp_path / "r"
+    code = main(["run", "gan-ring8", *TINY_RING, "--steps", "4", "--set", "train.checkpoint_every=2",
+                 "--set", "train.log_every=1", "--no-progress", "--device", "cpu", "--out", str(run)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("ganzoo: error: out of cpu memory at step 3 with train.batch_size 32")
+    assert f"ganzoo run --resume {run} --set train.batch_size=16" in line
+    monkeypatch.setattr(AdversarialSchedule, "step", original)
+    assert main(["run", "--resume", str(run), "--set", "train.batch_size=16", "--no-progress"]) == 0
+    events = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in events if e["event"] == "train"] == [1, 2, 3, 4]
