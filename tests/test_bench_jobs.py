@@ -25,6 +25,7 @@ TINY = ["--no-progress", "--set", "dataset.n=2000", "--set", "network.hidden=32"
 SUITE = """
 name: pair
 seeds: 2
+device: cpu
 budget: {{steps: {steps}}}
 metrics: [modes]
 eval: {{n: 500, every: {every}}}
