@@ -28,7 +28,7 @@ def _logits(out: Any) -> torch.Tensor:
 
 
 class AdversarialSchedule:
-    """One iteration = ``n_critic`` D updates then one G update, each network with its own Adam.
+    """One iteration = ``n_critic`` D updates then ``g_steps`` G updates (default 1), each network with its own Adam.
 
     Separate learning rates give the two time-scale update rule (Heusel et al. 2017); ``ema_decay``
     > 0 keeps an exponential moving average of G's weights for sampling (Yazıcı et al. 2019),
@@ -39,7 +39,10 @@ class AdversarialSchedule:
     in closed form so a resumed run gets bitwise the same rates).
     ``augment`` names DiffAugment policies (Zhao et al. 2020; see ``augment.py``) applied to every
     batch D sees in both updates; gradient penalties still see the un-augmented samples.
-    The last D update's fake batch is reused for the G update, as in the DCGAN reference loop; a
+    ``g_steps`` > 1 updates G that many times per iteration on the same latent batch, as the
+    TensorFlow DCGAN of the Stacked MNIST protocol does (twice, so that D's loss does not go to
+    zero; VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018).
+    The last D update's fake batch is reused for the first G update, as in the DCGAN reference loop; a
     relativistic loss (``g_needs_real``) also sees D's logits on that update's real batch.
     A D with auxiliary ``heads`` (``ganzoo.contracts.Discriminator``) is called with ``heads=True`` in
     both updates, and its ``d_aux_loss`` / ``g_aux_loss`` are added to D's and G's losses and logged
@@ -50,12 +53,14 @@ class AdversarialSchedule:
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, loss: Any, spec: DataSpec, *, n_critic: int,
                  lr_g: float, lr_d: float, betas: tuple[float, float], ema_decay: float,
-                 lr_decay: float = 1.0, augment: str = "") -> None:
+                 lr_decay: float = 1.0, augment: str = "", g_steps: int = 1) -> None:
         if n_critic < 1:
             raise ValueError("n_critic must be at least 1")
+        if g_steps < 1:
+            raise ValueError(f"g_steps must be at least 1, got {g_steps}")
         if not 0 < lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
-        self.G, self.D, self.loss, self.spec, self.n_critic = G, D, loss, spec, n_critic
+        self.G, self.D, self.loss, self.spec, self.n_critic, self.g_steps = G, D, loss, spec, n_critic, g_steps
         self.batches_per_step = n_critic
         self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=tuple(betas))
         self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas))
@@ -125,6 +130,26 @@ class AdversarialSchedule:
             self.opt_d.zero_grad(set_to_none=True)
             self.precision.backward(total)
             self.precision.step(self.opt_d)
+        for i in range(self.g_steps):
+            if i > 0:
+                with self.precision.autocast():
+                    fake = self.G(z, labels)
+            g_loss, g_aux = self._update_g(fake, real, labels, z)
+        if self.ema is not None:
+            self._update_ema()
+        for scheduler in self.lr_schedulers:
+            scheduler.step()
+        logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        if self._d_aux is not None:
+            logs["d_aux"] = d_aux.detach()
+        if self._g_aux is not None:
+            logs["g_aux"] = g_aux.detach()
+        return logs
+
+    def _update_g(self, fake: torch.Tensor, real: torch.Tensor, labels: torch.Tensor | None,
+                  z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One G update on ``fake`` = G(z): its adversarial loss and auxiliary loss (None without one)."""
+        g_aux = None
         with self._without_gradient_sync(self.D), self.precision.autocast():
             fake_out = self._judge(fake, labels)
             if self._g_needs_real:
@@ -140,16 +165,7 @@ class AdversarialSchedule:
         self.opt_g.zero_grad(set_to_none=True)
         self.precision.backward(total_g)
         self.precision.step(self.opt_g)
-        if self.ema is not None:
-            self._update_ema()
-        for scheduler in self.lr_schedulers:
-            scheduler.step()
-        logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
-        if self._d_aux is not None:
-            logs["d_aux"] = d_aux.detach()
-        if self._g_aux is not None:
-            logs["g_aux"] = g_aux.detach()
-        return logs
+        return g_loss, g_aux
 
     def _judge(self, x: torch.Tensor, labels: torch.Tensor | None) -> Any:
         """D on (augmented) x: its logits, or the dict of logits and auxiliary heads where D declares heads."""

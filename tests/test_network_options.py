@@ -61,3 +61,19 @@ def test_lr_decay_multiplies_both_rates_per_step_and_survives_a_resume(engine):
     assert resumed.opt_d.param_groups[0]["lr"] == pytest.approx(2e-3 * 0.9 ** 4)
     with pytest.raises(ValueError, match="lr_decay"):
         _schedule(engine, lr_decay=1.5)
+
+
+def test_g_steps_updates_g_that_many_times_per_d_update_on_one_latent_batch(engine):
+    """g_steps=2 (the Stacked MNIST protocol's loop): two G optimizer steps and one D step per iteration, the
+    second G step on the same z as the first; one batch drawn."""
+    torch.manual_seed(0)
+    schedule = _schedule(engine, g_steps=2)
+    drawn, latents = [], []
+    G_forward = schedule.G.forward
+    schedule.G.forward = lambda z, labels=None: (latents.append(z.clone()), G_forward(z, labels))[1]
+    schedule.step(lambda: drawn.append(1) or (torch.randn(8, 2), None))
+    assert len(drawn) == 1 and len(latents) == 2 and torch.equal(latents[0], latents[1])
+    assert schedule.opt_g.state_dict()["state"][0]["step"] == 2
+    assert schedule.opt_d.state_dict()["state"][0]["step"] == 1
+    with pytest.raises(ValueError, match="g_steps"):
+        _schedule(engine, g_steps=0)
