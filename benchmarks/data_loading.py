@@ -213,7 +213,7 @@ def markdown(report: dict) -> str:
         f"| ganzoo folder, streamed (DataLoader workers read the decoded cache) | {r['streamed']:,.0f} | "
         f"{t['streamed_vs_plain']:.2f} |",
         f"| ganzoo folder, resident (uint8 in memory) | {r['resident']:,.0f} | {t['resident_vs_plain']:.2f} |", "",
-        f"Per round (images/s): " + "; ".join(f"{k} {', '.join(f'{v:,.0f}' for v in vs)}"
+        "Per round (images/s): " + "; ".join(f"{k} {', '.join(f'{v:,.0f}' for v in vs)}"
                                              for k, vs in t["rounds"].items()) + ".", "",
         f"One-time costs: ganzoo's first load decoded every image into its cache in {t['cache_build_s']:.1f} s "
         f"({t['cache_build_images_per_s']:,.0f} images/s, {report['workers']} decoding threads); a later load reads "

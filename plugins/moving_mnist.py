@@ -15,8 +15,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganzoo import hookimpl
+
+if TYPE_CHECKING:
+    import torch
 
 SPLIT_SEEDS = {"train": 0, "test": 1}
 SOURCES = ("generate", "torchvision")

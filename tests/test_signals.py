@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 
-import pytest
 from reliability import (  # noqa: F401 - one_thread is an autouse fixture
     TINY, bitwise_equal, cli, events, one_thread, spawn, state, training_state, uninterrupted_run,
     wait_for_step)
