@@ -3,7 +3,7 @@
 Each is a ``train.`` config key (and a ``ganzoo run`` option). ``auto`` picks per device what the
 throughput benchmark (benchmarks/throughput.py) and standard practice found faster: channels_last
 for convolutional networks, channels_last_3d for 3D ones (measured on the CPU: 1.2x faster DCGAN
-and 1.7x faster VGAN steps), fused Adam everywhere (2-6x faster optimizer steps on the CPU), bf16
+and 1.7x faster VGAN steps; not for networks compiled on CUDA, ``auto_channels_last``), fused Adam everywhere (2-6x faster optimizer steps on the CPU), bf16
 autocast on CUDA and fp32 on the CPU (bf16 measured 0.75x there). torch.compile is opt-in
 everywhere (it costs compile time up front); its ``reduce-overhead`` mode captures CUDA graphs,
 which help the launch-bound small networks on a GPU.
@@ -107,7 +107,7 @@ def resolve(train: dict, device: torch.device, conv_net: bool) -> FastPaths:
     if train["compile"]:
         check_compile(device, compile_mode)
     layout = train["channels_last"]
-    channels_last = conv_net and device.type in ("cuda", "cpu") if layout == "auto" else bool(layout)
+    channels_last = bool(layout) if layout != "auto" else conv_net and auto_channels_last(device, bool(train["compile"]))
     adam = train["adam"]
     if adam == "auto":
         adam = "fused" if device.type in ("cuda", "cpu") else "foreach"
@@ -115,6 +115,16 @@ def resolve(train: dict, device: torch.device, conv_net: bool) -> FastPaths:
         raise FastPathError(f"train.adam=fused has no kernel on {device.type}; use foreach or for-loop")
     return FastPaths(device, amp, bool(train["compile"]), compile_mode, channels_last, adam,
                      train["threads"] or default_threads())
+
+
+def auto_channels_last(device: torch.device, compiled: bool) -> bool:
+    """channels_last for conv networks under ``auto``: on the CPU, and on CUDA unless compiled.
+
+    Inductor predicts contiguous strides for the backward of channels_last transposed convolutions
+    while CUDA returns channels_last ones (pytorch/pytorch#171622), so a compiled DCGAN failed its
+    stride check on an H100 (torch 2.11); the CPU is not affected.
+    """
+    return device.type == "cpu" or (device.type == "cuda" and not compiled)
 
 
 def _amp(requested: str, device: torch.device) -> str:

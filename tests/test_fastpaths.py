@@ -91,6 +91,14 @@ def test_compiled_networks_train_with_gradient_penalties(engine, tmp_path, monke
     assert all(torch.isfinite(torch.tensor(_losses(trainer))))
 
 
+def test_auto_channels_last_is_off_for_compiled_networks_on_cuda_only():
+    """pytorch/pytorch#171622: inductor mispredicts channels_last conv-transpose gradients on CUDA, not on the CPU."""
+    assert fastpath.auto_channels_last(torch.device("cuda"), compiled=False)
+    assert not fastpath.auto_channels_last(torch.device("cuda"), compiled=True)
+    assert fastpath.auto_channels_last(torch.device("cpu"), compiled=True)
+    assert not fastpath.auto_channels_last(torch.device("mps"), compiled=False)
+
+
 def test_cpu_defaults_are_the_measured_ones(engine):
     config = engine.resolve("dcgan-mnist")
     fast = fastpath.resolve(config["train"], torch.device("cpu"), conv_net=True)
