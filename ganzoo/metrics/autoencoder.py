@@ -31,10 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.metrics.evaluator import to_input
-from ganzoo.device import forked_rng
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
-                                            data_sha256, evaluator_identity, evaluator_source, one_cpu_thread,
-                                            shuffled_batches)
+                                            data_sha256, evaluator_identity, evaluator_source, train_seeded)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -102,24 +100,14 @@ def heldout_split(samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def train_autoencoder(x: torch.Tensor, device: torch.device, steps: int | None = None,
                       batch_size: int = BATCH_SIZE, seed: int = 0) -> ConvAutoencoder:
     """Train a ConvAutoencoder on (N, C, 32, 32) images in [-1, 1] by mean squared error, deterministically
-    (fixed seed and steps, Adam with a one-cycle schedule), on one thread on the CPU."""
-    with one_cpu_thread(device), forked_rng(device):
-        torch.manual_seed(seed)
-        model = ConvAutoencoder(x.shape[1]).to(device)
-        steps = steps or training_steps(len(x), batch_size)
-        batch_size = min(batch_size, len(x))
-        g = torch.Generator().manual_seed(seed)
-        opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.15)
-        model.train()
-        for idx in shuffled_batches(len(x), batch_size, steps, g):
-            batch = x[idx].to(device)
-            loss = F.mse_loss(model(batch), batch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    return model.eval()
+    (``train_seeded``: fixed seed and steps, Adam with a one-cycle schedule, one CPU thread)."""
+    def batch_loss(model: nn.Module, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        batch = x[idx].to(device)
+        return F.mse_loss(model(batch), batch)
+
+    return train_seeded(lambda: ConvAutoencoder(x.shape[1]), len(x), batch_loss, device=device,
+                        steps=steps or training_steps(len(x), batch_size), batch_size=min(batch_size, len(x)),
+                        lr=LEARNING_RATE, seed=seed)
 
 
 def reconstruction_mse(model: ConvAutoencoder, x: torch.Tensor, device: torch.device) -> float:

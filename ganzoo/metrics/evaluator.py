@@ -24,10 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.device import forked_rng
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
                                             data_sha256, evaluator_identity, evaluator_source, file_sha256,
-                                            one_cpu_thread, shuffled_batches)
+                                            train_seeded)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -91,30 +90,17 @@ def training_steps(samples: int, batch_size: int = 64) -> int:
 
 def train_classifier(train: "Data", device: torch.device, steps: int | None = None, batch_size: int = 64,
                      seed: int = 0) -> DigitClassifier:
-    """Train a DigitClassifier deterministically (fixed seed and steps, Adam, one-cycle schedule), on one
-    thread on the CPU (``one_cpu_thread``)."""
-    with one_cpu_thread(device):
-        return _train(train, device, steps or training_steps(len(train), batch_size), batch_size, seed)
-
-
-def _train(train: "Data", device: torch.device, steps: int, batch_size: int, seed: int) -> DigitClassifier:
+    """Train a DigitClassifier deterministically (``train_seeded``: fixed seed and steps, Adam at 2e-3 with a
+    one-cycle schedule, one CPU thread) on ``train``, each batch jittered by ``_augment``."""
     channels = train.spec.shape[0]
-    with forked_rng(device):
-        torch.manual_seed(seed)
-        model = DigitClassifier(channels, train.spec.num_classes).to(device)
-    g = torch.Generator().manual_seed(seed)
     x_all, y_all = to_input(train.floats(), channels), train.y
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.15)
-    model.train()
-    for idx in shuffled_batches(len(x_all), batch_size, steps, g):
-        x = _augment(x_all[idx], g).to(device)
-        loss = F.cross_entropy(model(x), y_all[idx].to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-    return model.eval()
+
+    def batch_loss(model: nn.Module, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        return F.cross_entropy(model(_augment(x_all[idx], g).to(device)), y_all[idx].to(device))
+
+    return train_seeded(lambda: DigitClassifier(channels, train.spec.num_classes), len(x_all), batch_loss,
+                        device=device, steps=steps or training_steps(len(train), batch_size), batch_size=batch_size,
+                        lr=2e-3, seed=seed)
 
 
 @dataclass

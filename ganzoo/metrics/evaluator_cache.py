@@ -130,6 +130,33 @@ def shuffled_batches(n: int, batch_size: int, steps: int, generator: torch.Gener
         pos += batch_size
 
 
+def train_seeded(build: Callable[[], nn.Module], samples: int,
+                 batch_loss: Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor], *,
+                 device: torch.device, steps: int, batch_size: int, lr: float, seed: int) -> nn.Module:
+    """The evaluators' training loop, the same for every run on a machine: ``build()`` initialized under
+    ``seed`` (torch's global RNG forked, so the caller's stays as it was), ``steps`` seeded shuffled
+    batches of indices into ``samples`` (``shuffled_batches``), Adam with a one-cycle schedule (15%
+    warm-up to ``lr``), one thread on the CPU (``one_cpu_thread``). ``batch_loss(model, indices,
+    generator)`` is one batch's loss; the generator is the seeded one the batches come from (for
+    augmentation). Returns the model in eval mode."""
+    from ganzoo.device import forked_rng
+
+    with one_cpu_thread(device), forked_rng(device):
+        torch.manual_seed(seed)
+        model = build().to(device)
+        g = torch.Generator().manual_seed(seed)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+        model.train()
+        for idx in shuffled_batches(samples, batch_size, steps, g):
+            loss = batch_loss(model, idx, g)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return model.eval()
+
+
 @torch.no_grad()
 def batched(fn: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
     """``fn`` over ``x`` in batches on ``device``, as float32 on the CPU."""

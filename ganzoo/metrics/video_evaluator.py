@@ -25,10 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.device import forked_rng
 from ganzoo.metrics.evaluator_cache import (EvaluatorError, batched, cache_stem, cached_or_trained, default_engine,
-                                            data_sha256, evaluator_identity, evaluator_source, one_cpu_thread,
-                                            shuffled_batches)
+                                            data_sha256, evaluator_identity, evaluator_source, train_seeded)
 
 if TYPE_CHECKING:
     from ganzoo.engine import Engine
@@ -113,25 +111,14 @@ def training_steps(samples: int, batch_size: int = BATCH_SIZE) -> int:
 def train_clip_classifier(x: torch.Tensor, digits: torch.Tensor, moves: torch.Tensor, device: torch.device,
                           steps: int | None = None, seed: int = 0) -> ClipClassifier:
     """Train a ClipClassifier on (N, C, T, 32, 32) clips by the sum of both heads' cross-entropies,
-    deterministically (fixed seed and steps, Adam with a one-cycle schedule), on one thread on the CPU."""
-    with one_cpu_thread(device), forked_rng(device):
-        torch.manual_seed(seed)
-        model = ClipClassifier(x.shape[1]).to(device)
-        steps = steps or training_steps(len(x))
-        batch_size = min(BATCH_SIZE, len(x))
-        g = torch.Generator().manual_seed(seed)
-        opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.15)
-        model.train()
-        for idx in shuffled_batches(len(x), batch_size, steps, g):
-            digit_logits, move_logits = model(x[idx].to(device))
-            loss = F.cross_entropy(digit_logits, digits[idx].to(device)) + \
-                F.cross_entropy(move_logits, moves[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    return model.eval()
+    deterministically (``train_seeded``: fixed seed and steps, Adam with a one-cycle schedule, one CPU thread)."""
+    def batch_loss(model: nn.Module, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        digit_logits, move_logits = model(x[idx].to(device))
+        return F.cross_entropy(digit_logits, digits[idx].to(device)) + F.cross_entropy(move_logits, moves[idx].to(device))
+
+    return train_seeded(lambda: ClipClassifier(x.shape[1]), len(x), batch_loss, device=device,
+                        steps=steps or training_steps(len(x)), batch_size=min(BATCH_SIZE, len(x)),
+                        lr=LEARNING_RATE, seed=seed)
 
 
 def accuracies(model: ClipClassifier, x: torch.Tensor, digits: torch.Tensor, moves: torch.Tensor,
