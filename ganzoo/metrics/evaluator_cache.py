@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ganzoo.checkpoint import atomic_write_bytes
+from ganzoo.device import forked_rng
 from ganzoo.errors import GanzooError
 from ganzoo.spec import floats_to_pixels
 
@@ -139,8 +140,6 @@ def train_seeded(build: Callable[[], nn.Module], samples: int,
     warm-up to ``lr``), one thread on the CPU (``one_cpu_thread``). ``batch_loss(model, indices,
     generator)`` is one batch's loss; the generator is the seeded one the batches come from (for
     augmentation). Returns the model in eval mode."""
-    from ganzoo.device import forked_rng
-
     with one_cpu_thread(device), forked_rng(device):
         torch.manual_seed(seed)
         model = build().to(device)
