@@ -89,10 +89,11 @@ def test_each_parallel_run_ran_in_a_worker_process_of_its_own(sequential_and_par
 
 def test_interrupted_parallel_suite_continues_like_a_sequential_one(tmp_path):
     # Long enough (about ten seconds of training each) that one run cannot finish while the other's worker is still
-    # starting on a loaded machine: the signal must find both in progress.
+    # starting on a loaded machine: the signal must find both in progress, and a third seed still queued (which
+    # must not start, nor keep the suite waiting for it).
     suite = write_suite(tmp_path, STEPS_TO_INTERRUPT, every=0)
     out = tmp_path / "out"
-    proc = spawn(["bench", str(suite), "--out", str(out), "--jobs", "2", *TINY])
+    proc = spawn(["bench", str(suite), "--out", str(out), "--jobs", "2", "--seeds", "3", *TINY])
     checkpoints = [out / "runs" / f"ring8-s{s}" / "checkpoints" for s in (0, 1)]
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -107,6 +108,7 @@ def test_interrupted_parallel_suite_continues_like_a_sequential_one(tmp_path):
     stopped = [last_logged_step(out / "runs" / f"ring8-s{s}") for s in (0, 1)]
     assert all(0 < step < STEPS_TO_INTERRUPT for step in stopped), stopped
     assert not list(out.glob("runs/*/.ganzoo.lock.json")), "every run released its lock"
+    assert not (out / "runs" / "ring8-s2").exists(), "the queued run did not start"
 
     code, _, stderr = cli(["bench", str(suite), "--out", str(out), *TINY])
     assert code == 0, stderr

@@ -67,7 +67,7 @@ def run_suite_parallel(suite: Suite, data: dict, out: Path, device: torch.device
     passed_on = False
     with GracefulStop() as stop:
         try:
-            while queue or running:
+            while running or (queue and (stop.requested() or stopped_by) is None):
                 requested = stop.requested() or stopped_by
                 while requested is None and queue and free:
                     variant, seed = queue.pop(0)
