@@ -3,10 +3,10 @@
 Each is a ``train.`` config key (and a ``ganzoo run`` option). ``auto`` picks per device what the
 throughput benchmark (benchmarks/throughput.py) and standard practice found faster: channels_last
 for convolutional networks, channels_last_3d for 3D ones (measured on the CPU: 1.2x faster DCGAN
-and 1.7x faster VGAN steps; not for networks compiled on CUDA, ``auto_channels_last``), fused Adam everywhere (2-6x faster optimizer steps on the CPU), bf16
-autocast on CUDA and fp32 on the CPU (bf16 measured 0.75x there). torch.compile is opt-in
-everywhere (it costs compile time up front); its ``reduce-overhead`` mode captures CUDA graphs,
-which help the launch-bound small networks on a GPU.
+and 1.7x faster VGAN steps; not for networks compiled on CUDA, ``auto_channels_last``), fused Adam
+everywhere (2-6x faster optimizer steps on the CPU), bf16 autocast on CUDA and fp32 on the CPU (bf16
+measured 0.75x there). torch.compile is opt-in everywhere (it costs compile time up front); its
+``reduce-overhead`` mode captures CUDA graphs, which help the launch-bound small networks on a GPU.
 """
 
 from __future__ import annotations
@@ -107,7 +107,10 @@ def resolve(train: dict, device: torch.device, conv_net: bool) -> FastPaths:
     if train["compile"]:
         check_compile(device, compile_mode)
     layout = train["channels_last"]
-    channels_last = bool(layout) if layout != "auto" else conv_net and auto_channels_last(device, bool(train["compile"]))
+    if layout == "auto":
+        channels_last = conv_net and auto_channels_last(device, bool(train["compile"]))
+    else:
+        channels_last = bool(layout)
     adam = train["adam"]
     if adam == "auto":
         adam = "fused" if device.type in ("cuda", "cpu") else "foreach"

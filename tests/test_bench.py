@@ -34,8 +34,8 @@ def write_suite(path: Path, body: str) -> Path:
 def smoke(tmp_path_factory):
     """benchmarks/smoke.yaml with two seeds and 10 steps per run, in-process."""
     out = tmp_path_factory.mktemp("smoke") / "out"
-    code, stdout, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--device", "cpu", "--out", str(out),
-                                *TINY])
+    code, stdout, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--device", "cpu",
+                                "--out", str(out), *TINY])
     assert code == 0, stderr
     return out
 

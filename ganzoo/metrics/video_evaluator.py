@@ -114,7 +114,8 @@ def train_clip_classifier(x: torch.Tensor, digits: torch.Tensor, moves: torch.Te
     deterministically (``train_seeded``: fixed seed and steps, Adam with a one-cycle schedule, one CPU thread)."""
     def batch_loss(model: nn.Module, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         digit_logits, move_logits = model(x[idx].to(device))
-        return F.cross_entropy(digit_logits, digits[idx].to(device)) + F.cross_entropy(move_logits, moves[idx].to(device))
+        return (F.cross_entropy(digit_logits, digits[idx].to(device))
+                + F.cross_entropy(move_logits, moves[idx].to(device)))
 
     return train_seeded(lambda: ClipClassifier(x.shape[1]), len(x), batch_loss, device=device,
                         steps=steps or training_steps(len(x)), batch_size=min(BATCH_SIZE, len(x)),
