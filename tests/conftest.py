@@ -16,6 +16,11 @@ import pytest
 # writes its .pyc; the rest read it.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+# Under pytest-xdist, each worker (and the runs it starts) gets its share of the cores, so that the workers'
+# thread pools do not outnumber the cores and spin against each other.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 from ganzoo.engine import Engine  # noqa: E402 - after the bytecode switch, so its imports are cached
 from ganzoo.plugins import alias_source_builtins  # noqa: E402
@@ -28,6 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Overrides that make gan-ring8 train in well under a second.
 TINY_RING = ["--set", "dataset.n=2000", "--set", "network.hidden=32", "--set", "network.d_hidden=32",
              "--set", "train.batch_size=32", "--set", "eval.n=200", "--set", "sample.n=200"]
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): one worker per core, at most 4 and at least 2. The suite is mostly
+    subprocess start-up and small one-thread models, so two workers finish it sooner even on 2 cores."""
+    return max(2, min(4, os.cpu_count() or 1))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 
 from ganzoo import installer
 from ganzoo.cli import main
+from ganzoo.commands import common
 from ganzoo.errors import GanzooError
 
 
@@ -29,7 +30,7 @@ def test_plugins_json_lists_every_builtin_with_what_it_registered(capsys):
 
 def test_plugins_table_shows_status_and_components(capsys, monkeypatch):
     """The rich table names each plugin with its status and registered components."""
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(common.out, "width", 200)  # the console is made at import, wherever stdout then was
     assert main(["plugins"]) == 0
     text = capsys.readouterr().out
     line = next(row for row in text.splitlines() if "│ mixtures" in row)
