@@ -62,14 +62,17 @@ def wgan_gp(gp_weight: float = 10.0):
 
 
 def alternating(G, D, loss, spec, lr_g: float = 2e-4, lr_d: float = 2e-4, betas: tuple = (0.5, 0.999),
-                ema_decay: float = 0.0, lr_decay: float = 1.0, augment: str = "", g_steps: int = 1):
+                ema_decay: float = 0.0, lr_decay: float = 1.0, augment: str = "", g_steps: int = 1,
+                top_k: float = 1.0, top_k_decay: float = 0.999):
     """One D update, then ``g_steps`` G updates on the same latent batch (default one); ``lr_decay`` < 1
     decays both learning rates by that factor per step; ``augment`` names DiffAugment policies for D's
-    inputs ("color", "translation", "cutout", comma-separated)."""
+    inputs ("color", "translation", "cutout", comma-separated); ``top_k`` < 1 updates G on the fakes D
+    scores best only, down to that fraction of the batch (Sinha et al. 2020)."""
     from ganzoo_plugins.schedule import AdversarialSchedule
 
     return AdversarialSchedule(G, D, loss, spec, n_critic=1, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_decay=ema_decay,
-                               lr_decay=lr_decay, augment=augment, g_steps=g_steps)
+                               lr_decay=lr_decay, augment=augment, g_steps=g_steps, top_k=top_k,
+                               top_k_decay=top_k_decay)
 
 
 def n_critic(G, D, loss, spec, n_critic: int = 5, lr_g: float = 1e-4, lr_d: float = 1e-4,

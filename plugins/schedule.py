@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from contextlib import nullcontext
 from typing import Any, Callable
 
@@ -13,6 +14,7 @@ from ganzoo import contracts
 from ganzoo.fastpath import FastPaths, Precision, eager, set_adam_kernel
 from ganzoo.samples import draw_latent
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.losses import per_sample
 from ganzoo_plugins.augment import DiffAugment
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
@@ -42,6 +44,11 @@ class AdversarialSchedule:
     ``g_steps`` > 1 updates G that many times per iteration on the same latent batch, as the
     TensorFlow DCGAN of the Stacked MNIST protocol does (twice, so that D's loss does not go to
     zero; VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018).
+    ``top_k`` < 1 is the top-k update (Sinha et al. 2020, "Top-k Training of GANs: Improving GAN
+    Performance by Throwing Away Bad Samples"): G's loss averages only the k fakes of the batch that D
+    scores as most realistic, k = ⌈B · max(top_k, top_k_decay^t)⌉ after t iterations, so the worst
+    samples stop pulling the good ones off their modes. The paper decays k by γ = 0.99 per epoch down to
+    a floor ν; here the decay is per iteration (the data sets have no common epoch length).
     The last D update's fake batch is reused for the first G update, as in the DCGAN reference loop; a
     relativistic loss (``g_needs_real``) also sees D's logits on that update's real batch.
     A D with auxiliary ``heads`` (``ganzoo.contracts.Discriminator``) is called with ``heads=True`` in
@@ -53,18 +60,23 @@ class AdversarialSchedule:
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, loss: Any, spec: DataSpec, *, n_critic: int,
                  lr_g: float, lr_d: float, betas: tuple[float, float], ema_decay: float,
-                 lr_decay: float = 1.0, augment: str = "", g_steps: int = 1) -> None:
+                 lr_decay: float = 1.0, augment: str = "", g_steps: int = 1, top_k: float = 1.0,
+                 top_k_decay: float = 0.999) -> None:
         if n_critic < 1:
             raise ValueError("n_critic must be at least 1")
         if g_steps < 1:
             raise ValueError(f"g_steps must be at least 1, got {g_steps}")
         if not 0 < lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+        if not 0 < top_k <= 1 or not 0 < top_k_decay <= 1:
+            raise ValueError(f"top_k and top_k_decay must be in (0, 1], got {top_k} and {top_k_decay}")
         self.G, self.D, self.loss, self.spec, self.n_critic, self.g_steps = G, D, loss, spec, n_critic, g_steps
         self.batches_per_step = n_critic
         self.opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=tuple(betas))
         self.opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas))
         self.lr_decay = lr_decay
+        self.top_k, self.top_k_decay = top_k, top_k_decay
+        self.iterations = 0
         self.lr_schedulers = ([torch.optim.lr_scheduler.LambdaLR(opt, self._decay_factor) for opt in (self.opt_g, self.opt_d)]
                               if lr_decay < 1 else [])
         self.ema_decay = ema_decay
@@ -139,6 +151,7 @@ class AdversarialSchedule:
             self._update_ema()
         for scheduler in self.lr_schedulers:
             scheduler.step()
+        self.iterations += 1
         logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
         if self._d_aux is not None:
             logs["d_aux"] = d_aux.detach()
@@ -146,18 +159,32 @@ class AdversarialSchedule:
             logs["g_aux"] = g_aux.detach()
         return logs
 
+    def top_k_count(self, batch: int) -> int:
+        """How many of a batch of ``batch`` fakes G's loss averages over at this iteration (all without top-k)."""
+        if self.top_k >= 1:
+            return batch
+        return max(1, math.ceil(batch * max(self.top_k, self.top_k_decay ** self.iterations)))
+
     def _update_g(self, fake: torch.Tensor, real: torch.Tensor, labels: torch.Tensor | None,
                   z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One G update on ``fake`` = G(z): its adversarial loss and auxiliary loss (None without one)."""
         g_aux = None
         with self._without_gradient_sync(self.D), self.precision.autocast():
             fake_out = self._judge(fake, labels)
+            fake_logits = _logits(fake_out)
+            real_logits = None
             if self._g_needs_real:
                 with torch.no_grad():  # G's gradient does not pass through D(real): skip its backward
                     real_logits = self.D(self.augment(real), labels)
-                g_loss = self.loss.g_loss(_logits(fake_out), real_logits)
+            k = self.top_k_count(fake_logits.shape[0])
+            if k < fake_logits.shape[0]:
+                best = per_sample(fake_logits.detach()).topk(k).indices
+                fake_logits = fake_logits[best]
+                real_logits = real_logits[best] if real_logits is not None else None
+            if self._g_needs_real:
+                g_loss = self.loss.g_loss(fake_logits, real_logits)
             else:
-                g_loss = self.loss.g_loss(_logits(fake_out))
+                g_loss = self.loss.g_loss(fake_logits)
             total_g = g_loss + self._regularization() if self._regularization else g_loss
             if self._g_aux is not None:
                 g_aux = self._g_aux(fake_out, labels, z)
@@ -192,6 +219,8 @@ class AdversarialSchedule:
             state["loss"] = loss_state()
         if self.lr_schedulers:
             state["decayed_steps"] = self.lr_schedulers[0].last_epoch
+        if self.top_k < 1:
+            state["iterations"] = self.iterations
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
         if self.precision.scaler is not None:
@@ -212,6 +241,7 @@ class AdversarialSchedule:
             for group, setting in zip(opt.param_groups, settings):
                 group.update(setting)
         steps = state.get("decayed_steps", 0)
+        self.iterations = state.get("iterations", 0)
         for scheduler in self.lr_schedulers:
             scheduler.last_epoch = steps
             for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):

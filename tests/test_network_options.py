@@ -77,3 +77,36 @@ def test_g_steps_updates_g_that_many_times_per_d_update_on_one_latent_batch(engi
     assert schedule.opt_d.state_dict()["state"][0]["step"] == 1
     with pytest.raises(ValueError, match="g_steps"):
         _schedule(engine, g_steps=0)
+
+
+def test_top_k_updates_g_from_the_fakes_d_rates_best_only_and_k_decays_to_its_floor(engine):
+    """top_k (Sinha et al. 2020): G's loss reaches only the k fakes with D's highest logits; k = ⌈B·max(ν, γ^t)⌉
+    after t iterations, and a resumed schedule continues the decay where it stopped."""
+    torch.manual_seed(0)
+    schedule = _schedule(engine, top_k=0.5, top_k_decay=0.5)
+    assert schedule.top_k_count(8) == 8
+    fakes, judged = [], []
+    G_forward, D_forward = schedule.G.forward, schedule.D.forward
+
+    def recording_G(z, labels=None):
+        fake = G_forward(z, labels)
+        fake.retain_grad()
+        fakes.append(fake)
+        return fake
+
+    schedule.G.forward = recording_G
+    schedule.D.forward = lambda x, labels=None: (lambda out: judged.append(out.detach()) or out)(D_forward(x, labels))
+    schedule.step(lambda: (torch.randn(8, 2), None))
+    # the first step: k = 8, every fake gets a gradient
+    assert (fakes[-1].grad.abs().sum(1) > 0).all()
+    assert schedule.top_k_count(8) == 4
+    schedule.step(lambda: (torch.randn(8, 2), None))
+    reached = fakes[-1].grad.abs().sum(1) > 0
+    best = set(judged[-1].topk(4).indices.tolist())
+    assert set(reached.nonzero().flatten().tolist()) == best
+    assert schedule.top_k_count(8) == 4  # max(0.5, 0.25): the floor
+    resumed = _schedule(engine, top_k=0.5, top_k_decay=0.9)
+    resumed.load_state_dict(schedule.state_dict())
+    assert resumed.iterations == 2 and resumed.top_k_count(100) == 81
+    with pytest.raises(ValueError, match="top_k"):
+        _schedule(engine, top_k=0.0)
