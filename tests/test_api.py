@@ -77,7 +77,7 @@ def test_a_config_dict_trains_and_an_interrupted_run_resumes_bitwise(tmp_path):
 def test_load_samples_in_range_with_seeds_and_refuses_labels_for_an_unconditional_model(tmp_path):
     run = api.train("gan-ring8", steps=5, overrides=TINY, out=tmp_path / "r", progress=False, device="cpu")
     generator = ganzoo.load(run, device="cpu")
-    assert generator.spec.shape == (2,) and generator.num_classes == 0 and generator.latent_dim == 16
+    assert generator.spec.shape == (2,) and generator.num_classes == 0 and generator.latent_dim == 2
     a, b = generator.sample(50, seed=3), generator.sample(50, seed=3)
     assert a.shape == (50, 2) and torch.equal(a, b)
     assert not torch.equal(a, generator.sample(50, seed=4))

@@ -49,7 +49,7 @@ def test_a_child_keeps_its_parents_settings_and_changes_only_what_it_names(engin
     parent = engine.resolve("gan-ring8")
     assert name == "ragan-ring8" and "extends" not in config
     assert config["train"] == parent["train"] and config["network"] == parent["network"]
-    assert config["schedule"]["lr_g"] == 0.001 and config["network"]["latent_dim"] == 16
+    assert config["schedule"]["lr_g"] == 0.001 and config["network"]["latent_dim"] == 2
     assert config["loss"] == {"name": "rpgan", "r1_gamma": 0.1, "r1_every": 1, "r2_gamma": 0.0}, \
         "the parent's r1_gamma carries over to a loss that takes it"
 
