@@ -14,8 +14,8 @@ from ganzoo import contracts
 from ganzoo.fastpath import FastPaths, Precision, eager, set_adam_kernel
 from ganzoo.samples import draw_latent
 from ganzoo.spec import DataSpec
-from ganzoo_plugins.losses import per_sample
 from ganzoo_plugins.augment import DiffAugment
+from ganzoo_plugins.losses import per_sample
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
 
@@ -181,10 +181,7 @@ class AdversarialSchedule:
                 best = per_sample(fake_logits.detach()).topk(k).indices
                 fake_logits = fake_logits[best]
                 real_logits = real_logits[best] if real_logits is not None else None
-            if self._g_needs_real:
-                g_loss = self.loss.g_loss(fake_logits, real_logits)
-            else:
-                g_loss = self.loss.g_loss(fake_logits)
+            g_loss = self.loss.g_loss(fake_logits, real_logits) if self._g_needs_real else self.loss.g_loss(fake_logits)
             total_g = g_loss + self._regularization() if self._regularization else g_loss
             if self._g_aux is not None:
                 g_aux = self._g_aux(fake_out, labels, z)
@@ -219,8 +216,7 @@ class AdversarialSchedule:
             state["loss"] = loss_state()
         if self.lr_schedulers:
             state["decayed_steps"] = self.lr_schedulers[0].last_epoch
-        if self.top_k < 1:
-            state["iterations"] = self.iterations
+        state["iterations"] = self.iterations  # so a resume continues top-k's decay, also when it turns top-k on
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
         if self.precision.scaler is not None:
