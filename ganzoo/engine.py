@@ -51,7 +51,12 @@ class Engine:
 
     def resolve(self, experiment: str, overrides: list[str] | None = None) -> dict:
         """The validated config of an experiment with overrides applied."""
-        return config_mod.resolve(self.registry, experiment, overrides)
+        return self.trace(experiment, overrides).config
+
+    def trace(self, experiment: str, overrides: list[str] | None = None) -> config_mod.ResolvedConfig:
+        """``resolve``'s config with where each value came from (``origins``: ``default`` for defaults)."""
+        return config_mod.trace_entry(self.registry, experiment, self.registry.get("experiments", experiment).obj,
+                                      overrides)
 
     def load_data(self, config: dict, split: str, root: Path) -> Data:
         """Load the config's data set split; offline or missing data is a clear error."""

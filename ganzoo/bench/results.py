@@ -6,6 +6,7 @@ import json
 import math
 import statistics
 from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from ganzoo.checkpoint import atomic_write_bytes
@@ -49,14 +50,19 @@ def write_results(data: dict, out: Path) -> Path:
     return path
 
 
-def open_results(out: Path, suite: dict, machine: dict) -> dict:
-    """The results to continue in ``out``: its own earlier ones, or a fresh file; another suite's is refused."""
+def open_results(out: Path, suite: dict, machine: dict, defaults: Mapping[str, Collection[str]] | None = None) -> dict:
+    """The results to continue in ``out``: its own earlier ones, or a fresh file; another suite's is refused.
+
+    ``defaults`` names, per variant, the dotted config keys left at their defaults: results recorded
+    before an option existed continue when the option is at its default (a new option's default keeps
+    the behaviour from before it) and everything else is as recorded.
+    """
     out = Path(out)
     path = results_path(out)
     if path.exists():
         data = read_results(path)
         theirs = data["suite"]
-        if theirs.get("fingerprint") != suite["fingerprint"]:
+        if theirs.get("fingerprint") != suite["fingerprint"] and not only_new_defaults(theirs, suite, defaults or {}):
             raise ResultsError(f"{out} holds results of {_differs(theirs, suite)}; choose another --out "
                                "(or remove that directory to start over)")
         data["suite"] = suite
@@ -65,6 +71,34 @@ def open_results(out: Path, suite: dict, machine: dict) -> dict:
     if out.exists() and (not out.is_dir() or any(not is_lock_file(p) for p in out.iterdir())):
         raise ResultsError(f"--out {out} already holds other files (no results.json); choose another --out")
     return {"format": FORMAT, "suite": suite, "machine": machine, "runs": []}
+
+
+def only_new_defaults(theirs: dict, ours: dict, defaults: Mapping[str, Collection[str]]) -> bool:
+    """Whether two suite descriptions differ only by config options added since, each at its default."""
+    same = ("name", "budget", "eval")
+    old, new = theirs.get("variants") or {}, ours["variants"]
+    if any(theirs.get(k) != ours[k] for k in same) or set(old) != set(new):
+        return False
+    for name, variant in new.items():
+        if old[name].get("config_hash") == variant["config_hash"]:
+            continue
+        if not isinstance(old[name].get("config"), dict):
+            return False
+        before, now = _leaves(old[name]["config"]), _leaves(variant["config"])
+        added = set(now) - set(before)
+        if set(before) - set(now) or any(before[k] != now[k] for k in before) or not added <= set(defaults.get(name, ())):
+            return False
+    return True
+
+
+def _leaves(config: dict, prefix: str = "") -> dict[str, object]:
+    found: dict[str, object] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            found.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            found[f"{prefix}{key}"] = value
+    return found
 
 
 def _differs(theirs: dict, ours: dict) -> str:

@@ -60,6 +60,7 @@ class Variant:
     config: dict
     description: str = ""
     line: int = 1
+    defaults: frozenset[str] = frozenset()  # dotted keys of ``config`` left at their defaults
 
     def run_overrides(self, seed: int) -> list[str]:
         """The --set list that trains this variant with one seed: its own, then the suite's pinned settings."""
@@ -97,7 +98,7 @@ class Suite:
                 "budget": {"steps": self.steps, "seconds": self.seconds}, "eval": self.eval,
                 "variants": {v.name: {"experiment": v.experiment, "overrides": v.overrides, "metrics": v.metrics,
                                       "dataset": v.config["dataset"]["name"], "config_hash": config_hash(v.config),
-                                      "description": v.description}
+                                      "config": hashed_config(v.config), "description": v.description}
                              for v in self.variants},
                 "goals": self.goals, "references": self.references, "requires": self.requires}
 
@@ -107,11 +108,16 @@ def stable_hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
 
 
-def config_hash(config: dict) -> str:
-    """Hash of a resolved config without its seed, description and run record: equal hashes train the same thing."""
+def hashed_config(config: dict) -> dict:
+    """A resolved config without its seed, description and run record: what ``config_hash`` hashes."""
     plain = {k: v for k, v in config.items() if k not in ("run", "description")}
     plain["train"] = {k: v for k, v in plain.get("train", {}).items() if k != "seed"}
-    return stable_hash(plain)
+    return plain
+
+
+def config_hash(config: dict) -> str:
+    """Hash of ``hashed_config``: equal hashes train the same thing."""
+    return stable_hash(hashed_config(config))
 
 
 class _Where:
@@ -284,11 +290,12 @@ def _variants(engine: Any, where: _Where, raw: Any, common: list[str], metrics: 
                               key, **at)
         pinned = _pinned_overrides(steps, protocol, names)
         try:
-            config = engine.resolve(entry["experiment"], [*common, *own, *pinned])
+            traced = engine.trace(entry["experiment"], [*common, *own, *pinned])
         except GanzooError as exc:
             raise where.error(f"variant {name!r}: {exc}", key, **at) from None
-        variants.append(Variant(name, entry["experiment"], [*common, *own], pinned, names, config,
-                                str(entry.get("description", "")), where.line(key, **at)))
+        defaults = frozenset(k for k, origin in traced.origins.items() if origin == "default")
+        variants.append(Variant(name, entry["experiment"], [*common, *own], pinned, names, traced.config,
+                                str(entry.get("description", "")), where.line(key, **at), defaults))
     return variants
 
 

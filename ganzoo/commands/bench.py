@@ -82,14 +82,15 @@ def run_command(args: argparse.Namespace) -> int:
     plan = (plan_parallel(args.executor, args.jobs, device, suite.seconds, args.executor_option, len(suite.runs()))
             if parallel else None)
     target = Path(args.out) if args.out else Path("runs") / f"bench-{suite.name}"
-    data = open_results(target, suite.describe(), machine(device, plan))
+    defaults = {v.name: v.defaults for v in suite.variants}
+    data = open_results(target, suite.describe(), machine(device, plan), defaults)
     names = [run_name(v, s) for v, s in suite.runs()]
     if args.dry_run:
         for name in names:
             out.print(f"{name}: {plan_of(data, target, name)}", highlight=False)
         return 0
     with acquire(target, create=True, instead="choose another --out"):
-        data = open_results(target, suite.describe(), machine(device, plan))  # again, now that no one else writes
+        data = open_results(target, suite.describe(), machine(device, plan), defaults)  # again, now that no one else writes
         err.print(f"suite [bold]{suite.name}[/]: {len(suite.variants)} variants x {len(suite.seeds)} seeds on {device} "
                   f"-> {target}", highlight=False)
         again = f"re-run the same command to continue: ganzoo {' '.join(sys.argv[1:]) or 'bench ...'}"
