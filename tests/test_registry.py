@@ -79,3 +79,15 @@ def test_list_patterns_and_natural_order(engine):
         engine.registry.names("experiments", "gan-*"), key=natural_key)[:2]
     assert "gan-ring8" in engine.registry.names("experiments", "*ring*")
     assert natural_key("gan-2") < natural_key("gan-10")
+
+
+def test_every_shipped_experiment_resolves(engine):
+    """Each experiment in registry.yaml names registered components with options they accept (a typo in a
+    new entry, e.g. an unknown network option, fails here before any user runs it)."""
+    names = engine.registry.names("experiments")
+    assert "mocogan-moving-mnist-64" in names and len(names) > 20
+    for name in names:
+        config = engine.resolve(name)
+        for kind, key in (("networks", "network"), ("losses", "loss"), ("datasets", "dataset"),
+                          ("schedules", "schedule")):
+            assert config[key]["name"] in engine.registry.names(kind), (name, key)
