@@ -4,7 +4,8 @@ It draws ``ctx.n`` latent inputs (seeded), sets the generator's first categorica
 category in turn (category = sample index mod size), asks ganzoo's evaluator which class each
 sample shows, and matches categories to classes one-to-one so that most samples agree
 (``ganzoo.metrics.assignment``). The share that agrees under that matching is the score; the
-matching itself goes into the protocol. InfoGAN (Chen et al. 2016) reports 5% error (95%
+matching itself goes into the protocol's ``outcome`` (what this run found, so runs that found
+different matchings still compare). InfoGAN (Chen et al. 2016) reports 5% error (95%
 agreement) for its 10-way code on MNIST.
 """
 
@@ -64,5 +65,5 @@ def code_agreement(ctx: EvalContext) -> MetricResult:
     x = generate_with_code(ctx, G, code, categories)
     ev = evaluator_for(ctx)
     agreement, mapping = matched_agreement(categories, ev.predict(x), size, ev.num_classes)
-    extra = {**ev.protocol(), "code": code, "categories": size, "matching": mapping}
+    extra = {**ev.protocol(), "code": code, "categories": size, "outcome": {"matching": mapping}}
     return MetricResult({"agreement": agreement}, protocol(ctx, "code-agreement", 0, len(x), extra))

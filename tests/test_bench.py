@@ -17,7 +17,7 @@ from reliability import ROOT, cli, one_thread, spawn  # noqa: F401 - one_thread 
 from ganzoo.bench.compare import compare
 from ganzoo.bench.live import SuiteView
 from ganzoo.bench.plots import write_plots
-from ganzoo.bench.results import read_results
+from ganzoo.bench.results import groups, read_results
 
 SMOKE = ROOT / "benchmarks" / "smoke.yaml"
 TINY = ["--no-progress", "--set", "dataset.n=2000", "--set", "network.hidden=32", "--set", "network.d_hidden=32",
@@ -207,6 +207,19 @@ def test_compare_flags_a_planted_difference_and_not_noise(tmp_path):
     lines = {line.split("│")[1].strip(): line for line in stdout.splitlines() if line.count("│") > 3}
     assert "yes" in lines["gan"] and "better" in lines["gan"]
     assert "no" in lines["dcgan"].split("│")[7] and "within" in lines["dcgan"]
+
+
+def test_what_each_run_found_does_not_split_the_protocol(tmp_path):
+    """Code agreement's matching is an outcome of each run: seeds that found different matchings still form one
+    group under one protocol, while a different evaluator still splits it."""
+    data = read_results(results_file(tmp_path / "a.json", {"infogan": [0.8, 0.9], "other": [0.7]}))
+    for i, record in enumerate(data["runs"]):
+        record["metrics"]["fd"]["protocol"]["outcome"] = {"matching": [i, 1 - i]}
+    (group,) = groups(data)
+    assert group.variants == ["infogan", "other"] and len(group.protocols) == 1
+    assert "outcome" not in group.protocols[0]
+    data["runs"][2]["metrics"]["fd"]["protocol"]["evaluator_sha256"] = "another evaluator"
+    assert sorted(len(g.variants) for g in groups(data)) == [1, 1]
 
 
 def test_compare_refuses_to_judge_across_protocols(tmp_path):

@@ -191,7 +191,7 @@ def test_code_agreement_metric_recovers_a_planted_matching(engine, mnist_root):
     result = engine.metric("code-agreement").fn(ctx)
     assert result.values == {"agreement": 1.0}
     inverse = [perm.index(c) for c in range(10)]
-    assert result.protocol["matching"] == [perm[k] for k in range(10)] and inverse[perm[0]] == 0
+    assert result.protocol["outcome"]["matching"] == [perm[k] for k in range(10)] and inverse[perm[0]] == 0
     with pytest.raises(MetricError, match="needs the generator itself"):
         engine.metric("code-agreement").fn(EvalContext(**{**ctx.__dict__, "generator": None}))
     plain, _ = engine.registry.get("networks", "dcgan").obj(DataSpec((1, 28, 28)), latent_dim=8, width=4)

@@ -14,8 +14,9 @@ from ganzoo.errors import GanzooError
 from ganzoo.runlock import is_lock_file
 
 FORMAT = 1
-#: Protocol keys that name one run rather than the way it was measured (the real-data reference follows from the rest).
-RUN_KEYS = ("run", "checkpoint", "step", "ganzoo_version", "reference")
+#: Protocol keys that name one run rather than the way it was measured (the real-data reference follows from the rest;
+#: ``outcome`` holds what a run's measurement found besides its values, e.g. code-agreement's category matching).
+RUN_KEYS = ("run", "checkpoint", "step", "ganzoo_version", "reference", "outcome")
 
 
 class ResultsError(GanzooError):
