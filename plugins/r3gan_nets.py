@@ -19,6 +19,13 @@ The paper's modernized architecture (its Config E), written from the paper:
   as large as its bottom feature map (one learned basis per channel) and a linear layer.
 - G and D mirror each other, stage for stage.
 
+Optionally (``minibatch_std`` > 0, off in the paper's configuration), D appends the minibatch
+standard deviation (Karras, Aila, Laine & Lehtinen 2018, "Progressive Growing of GANs", section 3)
+to its bottom feature map: the standard deviation of each feature over a group of samples, averaged
+to one value per group, as one more channel, which a 1x1 convolution folds back to D's width. It
+lets D see a batch's lack of variety; the paper's Config B strips it from StyleGAN2 because RpGAN
+with R1 and R2 covers the modes at its scale.
+
 For labelled data both networks can be class-conditional: G appends a learned embedding of the
 label to z, and D adds the projection term <embed(y), h> to its logit (Miyato & Koyama 2018,
 "cGANs with Projection Discriminator"). G ends in tanh, which keeps samples in ganzoo's [-1, 1]
@@ -100,6 +107,24 @@ class Downsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True, align_corners=False))
 
 
+class MinibatchStd(nn.Module):
+    """Appends one channel: over groups of ``group_size`` samples, the standard deviation of every feature across
+    the group, averaged over features and positions (Karras et al. 2018). A batch that ``group_size`` does not
+    divide is grouped by its largest divisor up to ``group_size``, so any batch size works."""
+
+    def __init__(self, group_size: int) -> None:
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C + 1, H, W)."""
+        n, c, h, w = x.shape
+        group = max(g for g in range(1, min(self.group_size, n) + 1) if n % g == 0)
+        grouped = x.reshape(group, n // group, c, h, w)
+        std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean((1, 2, 3))  # (N / group,)
+        return torch.cat([x, std.repeat(group)[:, None, None, None].expand(n, 1, h, w)], dim=1)
+
+
 def stages(widths: Sequence[int], blocks: int, expansion: int, group_size: int,
            resample: Callable[[int, int], nn.Module]) -> nn.Sequential:
     """A ``stage`` of residual blocks at each width, joined by ``resample(width, next_width)`` (``Upsample`` in G,
@@ -140,17 +165,21 @@ class R3GANGenerator(nn.Module):
 
 class R3GANDiscriminator(nn.Module):
     """x -> 1x1 conv -> per stage (in G's reverse order): residual blocks, then (but after the last) bilinear
-    downsampling and a 1x1 width change -> depthwise basis convolution over the bottom map -> linear logit
+    downsampling and a 1x1 width change -> [minibatch standard deviation channel, 1x1 conv back to the width]
+    -> depthwise basis convolution over the bottom map -> linear logit
     [+ projection <embed(y), h>]."""
 
     def __init__(self, spec: DataSpec, widths: Sequence[int], blocks: int, expansion: int, group_size: int,
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, minibatch_std: int = 0) -> None:
         super().__init__()
         self.num_classes = num_classes
         widths = list(reversed(widths))
         bottom = bottom_size(spec.shape[1], len(widths))
         self.from_image = nn.Conv2d(spec.channels, widths[0], 1)
         self.body = stages(widths, blocks, expansion, group_size, Downsample)
+        if minibatch_std:
+            self.body.append(MinibatchStd(minibatch_std))
+            self.body.append(nn.Conv2d(widths[-1] + 1, widths[-1], 1))
         self.basis = nn.Conv2d(widths[-1], widths[-1], bottom, groups=widths[-1])
         self.head = nn.Linear(widths[-1], 1)
         self.projection = nn.Embedding(num_classes, widths[-1]) if num_classes else None

@@ -20,7 +20,7 @@ ENGINE = Engine()  # loads this checkout's built-ins under their import name, ga
 
 from ganzoo_plugins import r3gan  # noqa: E402
 from ganzoo_plugins.losses import gradient_penalty  # noqa: E402
-from ganzoo_plugins.r3gan_nets import ResidualBlock, fixup_scale  # noqa: E402
+from ganzoo_plugins.r3gan_nets import MinibatchStd, ResidualBlock, fixup_scale  # noqa: E402
 
 test_conformance = conformance_suite(r3gan)
 
@@ -128,11 +128,39 @@ def test_labels_condition_both_networks():
     assert G.num_classes == D.num_classes == 0 and G.embedding is None and D.projection is None
 
 
+def test_minibatch_std_appends_the_group_spread_as_a_channel():
+    """Each sample gets its group's mean feature standard deviation as one more channel: zero for a group of copies,
+    the population std for known values; a batch the group size does not divide is grouped by a divisor."""
+    layer = MinibatchStd(4)
+    copies = torch.randn(1, 3, 2, 2).repeat(4, 1, 1, 1)
+    out = layer(copies)
+    assert out.shape == (4, 4, 2, 2) and torch.equal(out[:, :3], copies) and out[:, 3].max() < 1e-3
+    spread = torch.tensor([0.0, 2.0, 0.0, 2.0]).view(4, 1, 1, 1).expand(4, 3, 2, 2)  # std 1 in every feature
+    assert torch.allclose(layer(spread)[:, 3], torch.ones(4, 2, 2))
+    assert layer(torch.randn(6, 3, 2, 2)).shape == (6, 4, 2, 2)  # groups of 3
+
+
+def test_minibatch_std_lets_d_judge_a_sample_by_its_batch():
+    """Off (the paper), D's logit for an image does not depend on the rest of its batch; with ``minibatch_std`` it
+    does, so D can tell a collapsed batch from a varied one."""
+    x = torch.rand(4, *MNIST.shape) * 2 - 1
+    labels = torch.zeros(4, dtype=torch.long)
+    collapsed = x[:1].repeat(4, 1, 1, 1)
+    for groups, depends in ((0, False), (4, True)):
+        _, D = build(minibatch_std=groups)
+        for m in D.modules():
+            if isinstance(m, ResidualBlock):
+                nn.init.normal_(m.project.weight, std=0.1)
+        with torch.no_grad():
+            assert torch.isclose(D(x, labels)[0], D(collapsed, labels)[0], atol=1e-6).item() is not depends
+
+
 @pytest.mark.parametrize(("spec", "params", "message"), [
     (DataSpec((2,)), {}, "serves square CxHxW images, got data of shape 2"),
     (MNIST, {"widths": [8, 8, 8, 8]}, "do not halve 3 times to a side of 2 or more"),
     (MNIST, {"group_size": 3}, "network.group_size 3 must divide every width x expansion"),
     (MNIST, {"widths": []}, "network.widths must list a positive width"),
+    (MNIST, {"minibatch_std": -1}, "network.minibatch_std is the group size"),
 ])
 def test_bad_configs_are_one_line_errors(spec, params, message):
     """Data or sizes the network cannot serve are a ConfigError naming what to change."""
