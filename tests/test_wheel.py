@@ -37,22 +37,14 @@ DROPPED_VARS = {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "UV_
 TEST_KIT = ["pytest"]
 
 
-def uv(*args: str, cwd: Path | None = None) -> None:
-    """Run ``uv ARGS``; a failure shows uv's own output."""
+def uv(*args: str, cwd: Path | None = None, offline_fallback: bool = False) -> None:
+    """Run ``uv ARGS``; a failure shows uv's own output. With ``offline_fallback``, an ``--offline`` command that
+    failed only for want of cached index data runs again online (a cache filled by ``uv sync`` from the lock
+    file holds the wheels but not the index pages an unlocked ``uv pip install`` reads)."""
     result = subprocess.run([UV, *args], capture_output=True, text=True, cwd=cwd, env=clean_env(), timeout=300)
+    if offline_fallback and result.returncode != 0 and "network was disabled" in result.stderr:
+        return uv(*(a for a in args if a != "--offline"), cwd=cwd)
     assert result.returncode == 0, f"uv {' '.join(args)}:\n{result.stdout}{result.stderr}"
-
-
-def uv_pip_install(*args: str) -> None:
-    """``uv pip install ARGS`` from uv's cache alone, or, where the cache lacks a package's index entry (a cache
-    filled by ``uv sync`` from the lock file holds the wheels but not the index pages an unlocked install
-    reads), from the package index at the same pinned versions."""
-    offline = [UV, "pip", "install", "--quiet", "--offline", *args]
-    result = subprocess.run(offline, capture_output=True, text=True, env=clean_env(), timeout=300)
-    if result.returncode != 0 and "network was disabled" in result.stderr:
-        uv("pip", "install", "--quiet", *args)
-        return
-    assert result.returncode == 0, f"uv {' '.join(offline[1:])}:\n{result.stdout}{result.stderr}"
 
 
 def clean_env(venv: Path | None = None) -> dict[str, str]:
@@ -117,8 +109,10 @@ def venv(dist, tmp_path_factory) -> Path:
     uv("venv", "--quiet", "--python", sys.executable, str(env))
     python = str(scripts(env) / "python")
     # uv resolves offline only from metadata it holds: install the pinned set as is, then resolve the wheel against it.
-    uv_pip_install("--python", python, "--no-deps", "-r", str(constraints))
-    uv_pip_install("--python", python, "-c", str(constraints), str(wheel))
+    uv("pip", "install", "--quiet", "--offline", "--python", python, "--no-deps", "-r", str(constraints),
+       offline_fallback=True)
+    uv("pip", "install", "--quiet", "--offline", "--python", python, "-c", str(constraints), str(wheel),
+       offline_fallback=True)
     return env
 
 
