@@ -9,12 +9,16 @@ from ganzoo.spec import DataSpec
 
 
 def build_mocogan(spec: DataSpec, content_dim: int = 50, motion_dim: int = 10, noise_dim: int = 10, width: int = 32,
-                  d_width: int = 32, frame_picks: int = 1, image_weight: float = 1.0, upsampling: str = "resize"):
+                  d_width: int = 32, frame_picks: int = 1, image_weight: float = 1.0, upsampling: str = "resize",
+                  motion: str = "code", whole_pixels: bool = False):
     """MoCoGAN's generator (content code, GRU motion codes, one image generator for every frame) and its two
     discriminators (clips and single frames), sized from the DataSpec: ``width``/``d_width`` are the channels
     of G's last and D's first layers (doubling per layer), ``frame_picks`` the random frames per clip that
     D_I judges (1 in the paper), ``image_weight`` the weight of D_I's GAN loss, ``upsampling`` G's x2
-    layers ("resize": resize-convolution, or "transposed"). Labelled clips make it class-conditional."""
+    layers ("resize": resize-convolution, or "transposed"), ``motion`` how a motion code makes a frame
+    ("code": an input of the image generator, as in the paper; "warp": the affine map that moves the clip's
+    one image; "translate": its shift alone; ``whole_pixels`` rounds those shifts to whole pixels). Labelled
+    clips make it class-conditional."""
     from ganzoo_plugins.mocogan_nets import MoCoGANDiscriminator, MoCoGANGenerator
     from ganzoo_plugins.vgan_nets import check_upsampling
 
@@ -24,7 +28,12 @@ def build_mocogan(spec: DataSpec, content_dim: int = 50, motion_dim: int = 10, n
     if image_weight < 0:
         raise ConfigError(f"mocogan: network.image_weight must be non-negative, got {image_weight}")
     check_upsampling(upsampling=upsampling)
-    return (MoCoGANGenerator(spec, content_dim, motion_dim, noise_dim, width, upsampling),
+    if motion not in ("code", "warp", "translate"):
+        raise ConfigError(f"mocogan: network.motion must be 'code', 'warp' or 'translate', got {motion!r}")
+    if whole_pixels and motion != "translate":
+        raise ConfigError("mocogan: network.whole_pixels rounds shifts; it needs network.motion=translate")
+    return (MoCoGANGenerator(spec, content_dim, motion_dim, noise_dim, width, upsampling, motion,
+                             bool(whole_pixels)),
             MoCoGANDiscriminator(spec, d_width, frame_picks, image_weight))
 
 

@@ -38,21 +38,46 @@ from ganzoo_plugins.vgan_nets import (BASE_SIZE, FRAME_X2, downsampling_layers, 
 FRAMES_HEAD = "frames"
 
 
+#: The motion modes that move one image per clip, with the identity map their motion layer starts from:
+#: a whole affine map (2x3, row-major) or a shift alone.
+WARPS = {"warp": torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]), "translate": torch.zeros(2)}
+
+
 class MoCoGANGenerator(nn.Module):
-    """z = [z_C, h_0, ε_1..ε_T] -> GRU motion codes -> shared image generator per frame -> (N, C, T, H, W)."""
+    """z = [z_C, h_0, ε_1..ε_T] -> GRU motion codes -> shared image generator per frame -> (N, C, T, H, W).
+
+    ``motion="code"`` is the paper's generator: frame t is G_I([z_C, z_M(t)]). ``motion="warp"`` renders
+    one image per clip from z_C alone and moves it: a linear layer turns each motion code into the 2x3
+    affine map of a spatial transformer (Jaderberg et al. 2015), started at the identity, and frame t is
+    that image resampled under map t, the background filling what moves in. ``motion="translate"`` is
+    the same with shifts alone (two numbers per motion code); ``whole_pixels`` rounds them to whole pixels,
+    so every frame is an exact copy of the image, moved (bilinear resampling at fractional shifts blurs
+    strokes from frame to frame, which a discriminator of clips that move in whole pixels sees), with
+    gradients passed straight through the rounding (Bengio, Léonard & Courville 2013). The content then
+    cannot change along a clip, only where and how it is placed: the decomposition of content and pose
+    that DDPAE (Hsieh et al. 2018) learns on Moving MNIST, whose digits only translate.
+    """
 
     def __init__(self, spec: DataSpec, content_dim: int, motion_dim: int, noise_dim: int, width: int,
-                 upsampling: str) -> None:
+                 upsampling: str, motion: str = "code", whole_pixels: bool = False) -> None:
         super().__init__()
         k = frame_doublings(spec, "mocogan")
         channels, self.frames = spec.shape[0], spec.shape[1]
+        self.value_range = spec.value_range
         self.content_dim, self.motion_dim, self.noise_dim = content_dim, motion_dim, noise_dim
         self.latent_dim = content_dim + motion_dim + self.frames * noise_dim
         self.num_classes = spec.num_classes
         self.embedding = nn.Embedding(spec.num_classes, content_dim) if spec.num_classes else None
         self.motion = nn.GRUCell(noise_dim, motion_dim)
+        self.warp: nn.Linear | None = None
+        self.whole_pixels = whole_pixels
+        if motion in WARPS:
+            self.warp = nn.Linear(motion_dim, WARPS[motion].numel())
+            nn.init.zeros_(self.warp.weight)
+            with torch.no_grad():
+                self.warp.bias.copy_(WARPS[motion])
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]
-        code = content_dim * (2 if spec.num_classes else 1) + motion_dim
+        code = content_dim * (2 if spec.num_classes else 1) + (0 if self.warp is not None else motion_dim)
         layers: list[nn.Module] = [nn.ConvTranspose2d(code, widths[0], BASE_SIZE, bias=False),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
@@ -80,9 +105,29 @@ class MoCoGANGenerator(nn.Module):
                 raise ValueError("this conditional generator needs labels: G(z, labels)")
             content = torch.cat([content, self.embedding(labels.long()).to(content.dtype)], dim=1)
         n, t = motion.shape[:2]
+        if self.warp is not None:
+            return self.warped(self.image(content[:, :, None, None]), motion)
         codes = torch.cat([content.unsqueeze(1).expand(n, t, content.shape[1]), motion], dim=2)
         frames = self.image(codes.reshape(n * t, -1, 1, 1))
         return frames.view(n, t, *frames.shape[1:]).transpose(1, 2)
+
+    def warped(self, images: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) moved by the affine map of each motion code (N, T, motion_dim) -> (N, C, T, H, W);
+        what comes in from outside the image is background (the value range's low end)."""
+        n, t = motion.shape[:2]
+        lo, hi = self.value_range
+        theta = self.warp(motion.reshape(n * t, -1)).to(images.dtype)
+        if theta.shape[1] == 2:  # shifts alone: the identity's linear part
+            if self.whole_pixels:  # a pixel is 2/W (2/H) of the [-1, 1] grid
+                pixel = theta.new_tensor([2 / images.shape[-1], 2 / images.shape[-2]])
+                theta = theta + ((theta / pixel).round() * pixel - theta).detach()
+            eye = torch.eye(2, dtype=theta.dtype, device=theta.device).expand(n * t, 2, 2)
+            theta = torch.cat([eye, theta[:, :, None]], dim=2)
+        theta = theta.view(n * t, 2, 3)
+        unit = ((images - lo) / (hi - lo)).unsqueeze(1).expand(n, t, *images.shape[1:]).flatten(0, 1)
+        grid = F.affine_grid(theta, list(unit.shape), align_corners=False)
+        frames = F.grid_sample(unit, grid, align_corners=False, padding_mode="zeros") * (hi - lo) + lo
+        return frames.view(n, t, *images.shape[1:]).transpose(1, 2)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(N, latent_dim) [+ int labels (N,)] -> clips (N, C, T, H, W) in [-1, 1]."""

@@ -10,7 +10,7 @@ from PIL import Image
 
 from ganzoo.cli import main
 from ganzoo.engine import Engine
-from ganzoo.errors import DataError
+from ganzoo.errors import ConfigError, DataError
 from ganzoo.spec import Data, DataSpec
 
 ENGINE = Engine()  # loads this checkout's built-ins under their import name, ganzoo_plugins
@@ -60,6 +60,48 @@ def test_every_frame_shares_the_content_code_and_only_motion_changes_a_frame():
     assert not torch.allclose(G.render(torch.randn(2, 5), motion, None), clip)
     codes = G.motion_codes(torch.randn(2, 3), torch.randn(2, 8, 2))
     assert codes.shape == (2, 8, 3) and not torch.allclose(codes[:, 1:], codes[:, :-1])
+
+
+def test_warp_motion_moves_one_image_per_clip_and_fills_in_background():
+    G, _ = build(motion="warp")
+    assert G.image[0].in_channels == 5  # the content code alone makes the clip's image
+    torch.manual_seed(0)
+    z = torch.randn(3, G.latent_dim)
+    clip = G(z)
+    image = G.image(G.split(z)[0][:, :, None, None])
+    # started at the identity map: every frame is the clip's image, whatever its motion codes
+    assert all(torch.allclose(clip[:, :, t], image, atol=1e-6) for t in range(8))
+    # a map that shifts by 2 pixels (of 16) moves the image 2 pixels left, with background at the right edge
+    with torch.no_grad():
+        G.warp.bias.copy_(torch.tensor([1.0, 0.0, 4 / 16, 0.0, 1.0, 0.0]))
+    moved = G(z)[:, :, 3]
+    assert torch.allclose(moved[..., :-2], image[..., 2:], atol=1e-5)
+    assert torch.allclose(moved[..., -2:], torch.full_like(moved[..., -2:], -1.0))
+    # the motion codes choose the map: with weights on them, frames of one clip differ
+    with torch.no_grad():
+        G.warp.weight.normal_(0, 0.3)
+    clip = G(z)
+    assert not torch.allclose(clip[:, :, 0], clip[:, :, 7], atol=1e-3)
+    # shifts alone: the same 2-pixel move from two numbers
+    G, _ = build(motion="translate")
+    with torch.no_grad():
+        G.warp.bias.copy_(torch.tensor([4 / 16, 0.0]))
+    image = G.image(G.split(z)[0][:, :, None, None])
+    assert G.warp.out_features == 2 and torch.allclose(G(z)[:, :, 5, :, :-2], image[..., 2:], atol=1e-5)
+    # whole pixels: 1.6 pixels become an exact 2-pixel copy, 0.3 none at all; gradients still reach the shift
+    G, _ = build(motion="translate", whole_pixels=True)
+    image = G.image(G.split(z)[0][:, :, None, None])
+    for shift, moved in ((1.6, 2), (0.3, 0)):
+        with torch.no_grad():
+            G.warp.bias.copy_(torch.tensor([shift * 2 / 16, 0.0]))
+        frame = G(z)[:, :, 4]
+        assert torch.allclose(frame[..., : 16 - moved], image[..., moved:], atol=1e-6)
+    G(z).sum().backward()
+    assert G.warp.bias.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="whole_pixels rounds shifts; it needs network.motion=translate"):
+        build(motion="warp", whole_pixels=True)
+    with pytest.raises(ConfigError, match="network.motion must be 'code', 'warp' or 'translate', got 'flow'"):
+        build(motion="flow")
 
 
 def test_longer_clips_continue_the_trained_ones_with_the_same_content():
