@@ -4,8 +4,10 @@ Generation").
 A clip's latent path is split in two. The content code z_C is drawn once per clip and held for every
 frame; the motion codes z_M(1..T) come from a recurrent network (a GRU cell) whose hidden state starts
 from noise h_0 and takes fresh noise ε_t at each step. One image generator G_I, shared across frames,
-turns [z_C, z_M(t)] into frame t, so what stays in the content code (the digit) cannot change while the
-motion code moves it. Two discriminators judge the result: D_I on single frames drawn at random from
+turns [z_C, z_M(t)] into frame t, meant to keep what is in the content code (the digit) while the
+motion code moves it; nothing in that design enforces it, and on Moving MNIST the digits morph instead.
+The ``warp`` and ``translate`` motion modes enforce it: G_I draws one image per clip from z_C, and each
+motion code only moves it (see ``MoCoGANGenerator``). Two discriminators judge the result: D_I on single frames drawn at random from
 each clip (what a frame looks like) and D_V on whole clips (how frames follow each other); each has its
 own GAN loss, and G is trained against both.
 
