@@ -19,7 +19,7 @@ def build_mocogan(spec: DataSpec, content_dim: int = 50, motion_dim: int = 10, n
     ("code": an input of the image generator, as in the paper; "warp": the affine map that moves the clip's
     one image; "translate": its shift alone; ``whole_pixels`` rounds those shifts to whole pixels). Labelled
     clips make it class-conditional."""
-    from ganzoo_plugins.mocogan_nets import MoCoGANDiscriminator, MoCoGANGenerator
+    from ganzoo_plugins.mocogan_nets import MOTIONS, MoCoGANDiscriminator, MoCoGANGenerator
     from ganzoo_plugins.vgan_nets import check_upsampling
 
     if min(content_dim, motion_dim, noise_dim, width, d_width, frame_picks) < 1:
@@ -28,8 +28,9 @@ def build_mocogan(spec: DataSpec, content_dim: int = 50, motion_dim: int = 10, n
     if image_weight < 0:
         raise ConfigError(f"mocogan: network.image_weight must be non-negative, got {image_weight}")
     check_upsampling(upsampling=upsampling)
-    if motion not in ("code", "warp", "translate"):
-        raise ConfigError(f"mocogan: network.motion must be 'code', 'warp' or 'translate', got {motion!r}")
+    if motion not in MOTIONS:
+        choices = ", ".join(map(repr, MOTIONS[:-1])) + f" or {MOTIONS[-1]!r}"
+        raise ConfigError(f"mocogan: network.motion must be {choices}, got {motion!r}")
     if whole_pixels and motion != "translate":
         raise ConfigError("mocogan: network.whole_pixels rounds shifts; it needs network.motion=translate")
     return (MoCoGANGenerator(spec, content_dim, motion_dim, noise_dim, width, upsampling, motion,

@@ -7,9 +7,9 @@ from noise h_0 and takes fresh noise ε_t at each step. One image generator G_I,
 turns [z_C, z_M(t)] into frame t, meant to keep what is in the content code (the digit) while the
 motion code moves it; nothing in that design enforces it, and on Moving MNIST the digits morph instead.
 The ``warp`` and ``translate`` motion modes enforce it: G_I draws one image per clip from z_C, and each
-motion code only moves it (see ``MoCoGANGenerator``). Two discriminators judge the result: D_I on single frames drawn at random from
-each clip (what a frame looks like) and D_V on whole clips (how frames follow each other); each has its
-own GAN loss, and G is trained against both.
+motion code only moves it (see ``MoCoGANGenerator``). Two discriminators judge the result: D_I on
+single frames drawn at random from each clip (what a frame looks like) and D_V on whole clips (how
+frames follow each other); each has its own GAN loss, and G is trained against both.
 
 G's latent vector holds, in order, z_C (``content_dim``), h_0 (``motion_dim``) and ε_1..ε_T (``frames``
 x ``noise_dim``), all standard normal: ganzoo's sampling draws it like any other ``latent_dim``.
@@ -43,6 +43,8 @@ FRAMES_HEAD = "frames"
 #: The motion modes that move one image per clip, with the identity map their motion layer starts from:
 #: a whole affine map (2x3, row-major) or a shift alone.
 WARPS = {"warp": torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]), "translate": torch.zeros(2)}
+#: Every motion mode: the paper's (the motion code is an input of the image generator), then the warps.
+MOTIONS = ("code", *WARPS)
 
 
 class MoCoGANGenerator(nn.Module):
