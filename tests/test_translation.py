@@ -183,6 +183,7 @@ def test_patchgan_gives_a_map_of_patch_logits_each_seeing_its_receptive_field():
 
 
 def test_cycle_and_identity_losses_vanish_for_identity_generators():
+    torch.manual_seed(0)  # an untrained generator's losses exceed 0.01 on most draws, not all of them
     G = CycleGenerator(DataSpec((1, 16, 16), condition_shape=(1, 16, 16)), width=4, blocks=1)
     a, b, z = torch.rand(3, 1, 16, 16), torch.rand(3, 1, 16, 16), torch.zeros(3, 0)
     _, _, cycle, identity = translations_and_reconstructions(G, z, a, b, identity=True)
