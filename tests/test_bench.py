@@ -286,16 +286,14 @@ def test_rerunning_a_finished_suite_trains_nothing(smoke):
     assert read_results(smoke / "results.json")["runs"] == before
 
 
-def _recorded_before_top_k(smoke: Path, copy: Path, edit=None) -> Path:
-    """A copy of the smoke results as if its ring8 runs (which leave ``schedule.top_k`` at its default) were
+def _recorded_before_top_k_decay(smoke: Path, copy: Path, edit=None) -> Path:
+    """A copy of the smoke results as if its runs (which all leave ``schedule.top_k_decay`` at its default) were
     recorded before the option existed; ``edit`` changes more of their recorded configs."""
     shutil.copytree(smoke, copy)
     data = json.loads((copy / "results.json").read_text())
     data["suite"]["fingerprint"] = "0" * 16
-    for name, variant in data["suite"]["variants"].items():
-        if not name.startswith("ring8"):
-            continue  # gan-grid25 sets top_k: it is not at its default there
-        del variant["config"]["schedule"]["top_k"]
+    for variant in data["suite"]["variants"].values():
+        del variant["config"]["schedule"]["top_k_decay"]
         variant["config_hash"] = "0" * 16
         if edit:
             edit(variant["config"])
@@ -304,16 +302,17 @@ def _recorded_before_top_k(smoke: Path, copy: Path, edit=None) -> Path:
 
 
 def test_results_from_before_an_option_existed_continue_while_it_is_at_its_default(smoke, tmp_path):
-    old = _recorded_before_top_k(smoke, tmp_path / "old")
+    old = _recorded_before_top_k_decay(smoke, tmp_path / "old")
     code, _, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--out", str(old), *TINY])
     assert code == 0 and stderr.count("(earlier)") == 6 and "training gan-" not in stderr, stderr
     assert read_results(old / "results.json")["suite"]["fingerprint"] == read_results(smoke / "results.json")["suite"][
         "fingerprint"]
-    turned_on = _recorded_before_top_k(smoke, tmp_path / "on")
+    turned_on = _recorded_before_top_k_decay(smoke, tmp_path / "on")
     code, _, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--out", str(turned_on), *TINY,
-                           "--set", "schedule.top_k=0.5"])
+                           "--set", "schedule.top_k_decay=0.99"])
     assert code == 2 and "configured differently" in stderr
-    changed = _recorded_before_top_k(smoke, tmp_path / "lr", lambda config: config["schedule"].update(lr_g=0.5))
+    changed = _recorded_before_top_k_decay(smoke, tmp_path / "lr",
+                                           lambda config: config["schedule"].update(lr_g=0.5))
     code, _, stderr = cli(["bench", str(SMOKE), "--seeds", "2", "--steps", "10", "--out", str(changed), *TINY])
     assert code == 2 and "configured differently" in stderr
 
