@@ -12,7 +12,8 @@ def test_component_defaults_fill_what_the_entry_leaves_out(engine):
     config = engine.resolve("gan-ring8")
     assert config["network"]["dropout"] == 0.0  # from build_mlp's signature
     assert config["network"]["latent_dim"] == 2  # from registry.yaml
-    assert config["loss"] == {"name": "non-saturating", "r1_gamma": 0.1, "r1_every": 1, "r2_gamma": 0.0}  # registry.yaml sets r1_gamma
+    assert config["loss"] == {"name": "non-saturating", "r1_gamma": 0.1, "r1_every": 4,
+                              "r2_gamma": 0.0}  # registry.yaml sets r1_gamma and r1_every; r2_gamma is the default
     assert config["train"]["keep_last"] >= 1 and config["eval"]["metrics"] == ["modes"]
 
 

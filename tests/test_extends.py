@@ -50,8 +50,8 @@ def test_a_child_keeps_its_parents_settings_and_changes_only_what_it_names(engin
     assert name == "ragan-ring8" and "extends" not in config
     assert config["train"] == parent["train"] and config["network"] == parent["network"]
     assert config["schedule"]["lr_g"] == 0.001 and config["network"]["latent_dim"] == 2
-    assert config["loss"] == {"name": "rpgan", "r1_gamma": 0.1, "r1_every": 1, "r2_gamma": 0.0}, \
-        "the parent's r1_gamma carries over to a loss that takes it"
+    assert config["loss"] == {"name": "rpgan", "r1_gamma": 0.1, "r1_every": 4, "r2_gamma": 0.0}, \
+        "the parent's r1_gamma and r1_every carry over to a loss that takes them"
 
 
 def test_switching_to_a_component_without_the_parents_parameters_drops_them(engine):
