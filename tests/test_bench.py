@@ -91,6 +91,23 @@ def test_no_curve_plot_when_seeds_share_no_evaluation_step(smoke, tmp_path):
     assert not (tmp_path / "curves.png").exists()
 
 
+def test_a_variant_keeps_one_colour_in_every_curve_panel_and_the_legend_names_all(smoke):
+    """Panels with different variant sets (ring8 and grid25 modes): the figure's one legend lists every variant,
+    and each variant's line has the same colour wherever it is drawn."""
+    from ganzoo.bench.plots import curves_figure
+
+    data = read_results(smoke / "results.json")
+    fig = curves_figure(data)
+    colours: dict[str, set] = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert set(colours) == {"ring8-ns", "ring8-hinge", "grid25-ns"}
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert len({c.pop() for c in colours.values()}) == 3
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ring8-ns", "ring8-hinge", "grid25-ns"]
+
+
 def test_report_marks_the_best_variant_by_goal(smoke, tmp_path):
     data = read_results(smoke / "results.json")
     for record in data["runs"]:

@@ -56,10 +56,16 @@ def mean_curve(records: list[dict], key: str) -> tuple[list[float], list[float],
     return xs, ys, bands
 
 
-def plot_curves(data: dict, path: Path) -> Path | None:
-    """Each metric output against training time, a line per variant (mean over seeds, band of ± one std);
-    None where no variant has an evaluation step all its seeds reached (runs a time budget stopped at
-    different steps, evaluated only at the end), rather than a figure of empty axes."""
+def variant_colors(data: dict) -> dict[str, str]:
+    """One matplotlib colour per variant, in suite order, so a variant keeps its colour in every panel."""
+    order = list(data["suite"].get("variants") or {})
+    order += [r["variant"] for r in data["runs"] if r["variant"] not in order]
+    return {variant: f"C{i % 10}" for i, variant in enumerate(dict.fromkeys(order))}
+
+
+def curves_figure(data: dict):
+    """The curves figure (see ``plot_curves``), or None when no variant has a point to draw: one legend for the
+    figure, naming every variant drawn in any panel, each in the one colour it has in all panels."""
     shown = panels(data)
     records = ok_runs(data)
     curves = {(group.metric, output, variant): mean_curve([r for r in records if r["variant"] == variant],
@@ -68,22 +74,37 @@ def plot_curves(data: dict, path: Path) -> Path | None:
     if not any(xs for xs, _, _ in curves.values()):
         return None
     plt = _pyplot()
+    colors = variant_colors(data)
     fig, axes = _grid(plt, len(shown))
+    handles = {}
     for ax, (group, output, title) in zip(axes, shown):
         for variant in group.variants:
             xs, ys, bands = curves[group.metric, output, variant]
             if not xs:
                 continue
-            line, = ax.plot(xs, ys, marker="o", markersize=3, label=variant)
+            line, = ax.plot(xs, ys, marker="o", markersize=3, label=variant, color=colors[variant])
             ax.fill_between(xs, [y - b for y, b in zip(ys, bands)], [y + b for y, b in zip(ys, bands)],
-                            color=line.get_color(), alpha=0.2)
+                            color=colors[variant], alpha=0.2)
+            handles.setdefault(variant, line)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("training time (s)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    drawn = [v for v in colors if v in handles]
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend([handles[v] for v in drawn], drawn, loc="upper center", ncol=min(len(drawn), 6), fontsize=8,
+               frameon=False)
+    return fig
+
+
+def plot_curves(data: dict, path: Path) -> Path | None:
+    """Each metric output against training time, a line per variant (mean over seeds, band of ± one std);
+    None where no variant has an evaluation step all its seeds reached (runs a time budget stopped at
+    different steps, evaluated only at the end), rather than a figure of empty axes."""
+    fig = curves_figure(data)
+    if fig is None:
+        return None
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
