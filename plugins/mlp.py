@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from ganzoo import hookimpl
+from ganzoo.errors import ConfigError
 
 
 def build_mlp(spec, latent_dim: int = 64, hidden: int = 256, depth: int = 3, batchnorm: bool = False,
-              d_hidden: int = 256, d_depth: int = 3, dropout: float = 0.0, pack: int = 1):
-    """MLP generator and discriminator for points, images or video (flattened); ``pack`` > 1 packs D's input (PacGAN)."""
-    from ganzoo_plugins.mlp_nets import MLPDiscriminator, MLPGenerator
+              d_hidden: int = 256, d_depth: int = 3, dropout: float = 0.0, pack: int = 1, latent: str = "normal"):
+    """MLP generator and discriminator for points, images or video (flattened); ``pack`` > 1 packs D's input (PacGAN);
+    ``latent`` is G's noise: ``normal`` (N(0, I)) or ``uniform`` (U(-1, 1), as in Goodfellow et al. 2014)."""
+    from ganzoo_plugins.mlp_nets import MLPDiscriminator, MLPGenerator, UniformLatentMLPGenerator
 
-    return (MLPGenerator(spec, latent_dim, hidden, depth, batchnorm),
+    generators = {"normal": MLPGenerator, "uniform": UniformLatentMLPGenerator}
+    if latent not in generators:
+        raise ConfigError(f"network.latent must be one of {', '.join(generators)}, got {latent!r}")
+    return (generators[latent](spec, latent_dim, hidden, depth, batchnorm),
             MLPDiscriminator(spec, d_hidden, d_depth, dropout, pack))
 
 

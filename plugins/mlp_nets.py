@@ -39,6 +39,16 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.shape)
 
 
+class UniformLatentMLPGenerator(MLPGenerator):
+    """``MLPGenerator`` on latent inputs uniform on [-1, 1]^d, the noise of Goodfellow et al. 2014's
+    reference code, instead of Gaussian noise: a square of uniform mass, the shape of a square grid of modes."""
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None,
+                      device: torch.device | str | None = None) -> torch.Tensor:
+        """n latent inputs ~ U(-1, 1)^latent_dim."""
+        return torch.rand(n, self.latent_dim, generator=generator, device=device) * 2 - 1
+
+
 def critic_mlp(in_width: int, widths: Sequence[int], dropout: float) -> nn.Sequential:
     """[Linear -> LeakyReLU(0.2) -> Dropout] per hidden width -> Linear(1): an MLP discriminator's body."""
     layers: list[nn.Module] = []

@@ -25,6 +25,25 @@ def test_packed_discriminator_judges_packs_of_samples(engine):
         engine.registry.get("networks", "mlp").obj(POINTS, pack=0)
 
 
+def test_uniform_latent_draws_from_the_unit_square_at_every_sampling_site(engine):
+    """latent=uniform: draw_latent (training, sampling, evaluation) gives U(-1, 1) noise, reproducible by seed;
+    the default stays Gaussian; an unknown latent is a config error naming the choices."""
+    from ganzoo.errors import ConfigError
+    from ganzoo.samples import draw_latent
+
+    build = engine.registry.get("networks", "mlp").obj
+    G, _ = build(POINTS, latent_dim=2, hidden=8, depth=1, d_hidden=8, d_depth=1, latent="uniform")
+    z = draw_latent(G, 4000, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (4000, 2) and z.min() >= -1 and z.max() <= 1
+    assert abs(z.var().item() - 1 / 3) < 0.02  # U(-1, 1): variance 1/3, a Gaussian's is 1
+    assert torch.equal(z, draw_latent(G, 4000, generator=torch.Generator().manual_seed(0)))
+    assert G(z).shape == (4000, 2)
+    normal, _ = build(POINTS, latent_dim=2, hidden=8, depth=1, d_hidden=8, d_depth=1)
+    assert draw_latent(normal, 4000, generator=torch.Generator().manual_seed(0)).abs().max() > 1
+    with pytest.raises(ConfigError, match="normal, uniform"):
+        build(POINTS, latent="sphere")
+
+
 def test_projection_discriminator_adds_the_label_inner_product(engine):
     """logit(x, y) = head(φ(x, y)) + <embed'(y), φ(x, y)>, the projection term starting at zero."""
     spec = DataSpec((1, 28, 28), 10)
