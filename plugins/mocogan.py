@@ -10,15 +10,16 @@ from ganzoo.spec import DataSpec
 
 def build_mocogan(spec: DataSpec, content_dim: int = 50, motion_dim: int = 10, noise_dim: int = 10, width: int = 32,
                   d_width: int = 32, frame_picks: int = 1, image_weight: float = 1.0, upsampling: str = "resize",
-                  motion: str = "code", whole_pixels: bool = False):
+                  motion: str = "code", whole_pixels: bool = False, max_shift: float = 1.0):
     """MoCoGAN's generator (content code, GRU motion codes, one image generator for every frame) and its two
     discriminators (clips and single frames), sized from the DataSpec: ``width``/``d_width`` are the channels
     of G's last and D's first layers (doubling per layer), ``frame_picks`` the random frames per clip that
     D_I judges (1 in the paper), ``image_weight`` the weight of D_I's GAN loss, ``upsampling`` G's x2
     layers ("resize": resize-convolution, or "transposed"), ``motion`` how a motion code makes a frame
     ("code": an input of the image generator, as in the paper; "warp": the affine map that moves the clip's
-    one image; "translate": its shift alone; ``whole_pixels`` rounds those shifts to whole pixels). Labelled
-    clips make it class-conditional."""
+    one image; "translate": its shift alone, at most ``max_shift`` half-frames each way (1.0: the image's
+    centre stays in the frame); ``whole_pixels`` rounds those shifts to whole pixels). Labelled clips make it
+    class-conditional."""
     from ganzoo_plugins.mocogan_nets import MOTIONS, MoCoGANDiscriminator, MoCoGANGenerator
     from ganzoo_plugins.vgan_nets import check_upsampling
 
@@ -31,10 +32,12 @@ def build_mocogan(spec: DataSpec, content_dim: int = 50, motion_dim: int = 10, n
     if motion not in MOTIONS:
         choices = ", ".join(map(repr, MOTIONS[:-1])) + f" or {MOTIONS[-1]!r}"
         raise ConfigError(f"mocogan: network.motion must be {choices}, got {motion!r}")
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, float)) or max_shift <= 0:
+        raise ConfigError(f"mocogan: network.max_shift must be positive (half-frames), got {max_shift}")
     if whole_pixels and motion != "translate":
         raise ConfigError("mocogan: network.whole_pixels rounds shifts; it needs network.motion=translate")
     return (MoCoGANGenerator(spec, content_dim, motion_dim, noise_dim, width, upsampling, motion,
-                             bool(whole_pixels)),
+                             bool(whole_pixels), float(max_shift)),
             MoCoGANDiscriminator(spec, d_width, frame_picks, image_weight))
 
 

@@ -54,7 +54,9 @@ class MoCoGANGenerator(nn.Module):
     one image per clip from z_C alone and moves it: a linear layer turns each motion code into the 2x3
     affine map of a spatial transformer (Jaderberg et al. 2015), started at the identity, and frame t is
     that image resampled under map t, the background filling what moves in. ``motion="translate"`` is
-    the same with shifts alone (two numbers per motion code); ``whole_pixels`` rounds them to whole pixels,
+    the same with shifts alone (two numbers per motion code, each ``max_shift``·tanh of a linear map, so that
+    the image's centre never leaves the frame: an image moved wholly out of view gives blank frames and no
+    gradient back, a state training cannot leave); ``whole_pixels`` rounds them to whole pixels,
     so every frame is an exact copy of the image, moved (bilinear resampling at fractional shifts blurs
     strokes from frame to frame, which a discriminator of clips that move in whole pixels sees), with
     gradients passed straight through the rounding (Bengio, Léonard & Courville 2013). The content then
@@ -63,7 +65,7 @@ class MoCoGANGenerator(nn.Module):
     """
 
     def __init__(self, spec: DataSpec, content_dim: int, motion_dim: int, noise_dim: int, width: int,
-                 upsampling: str, motion: str = "code", whole_pixels: bool = False) -> None:
+                 upsampling: str, motion: str = "code", whole_pixels: bool = False, max_shift: float = 1.0) -> None:
         super().__init__()
         k = frame_doublings(spec, "mocogan")
         channels, self.frames = spec.shape[0], spec.shape[1]
@@ -74,7 +76,7 @@ class MoCoGANGenerator(nn.Module):
         self.embedding = nn.Embedding(spec.num_classes, content_dim) if spec.num_classes else None
         self.motion = nn.GRUCell(noise_dim, motion_dim)
         self.warp: nn.Linear | None = None
-        self.whole_pixels = whole_pixels
+        self.whole_pixels, self.max_shift = whole_pixels, max_shift
         if motion in WARPS:
             self.warp = nn.Linear(motion_dim, WARPS[motion].numel())
             nn.init.zeros_(self.warp.weight)
@@ -121,7 +123,8 @@ class MoCoGANGenerator(nn.Module):
         n, t = motion.shape[:2]
         lo, hi = self.value_range
         theta = self.warp(motion.reshape(n * t, -1)).to(images.dtype)
-        if theta.shape[1] == 2:  # shifts alone: the identity's linear part
+        if theta.shape[1] == 2:  # shifts alone, bounded (in half-frames): the identity's linear part
+            theta = self.max_shift * torch.tanh(theta)
             if self.whole_pixels:  # a pixel is 2/W (2/H) of the [-1, 1] grid
                 pixel = theta.new_tensor([2 / images.shape[-1], 2 / images.shape[-2]])
                 theta = theta + ((theta / pixel).round() * pixel - theta).detach()

@@ -86,7 +86,7 @@ def test_warp_motion_moves_one_image_per_clip_and_fills_in_background():
     # shifts alone: the same 2-pixel move from two numbers
     G, _ = build(motion="translate")
     with torch.no_grad():
-        G.warp.bias.copy_(torch.tensor([4 / 16, 0.0]))
+        G.warp.bias.copy_(torch.atanh(torch.tensor([4 / 16, 0.0])))  # shift = max_shift·tanh(...)
     image = G.image(G.split(z)[0][:, :, None, None])
     assert G.warp.out_features == 2 and torch.allclose(G(z)[:, :, 5, :, :-2], image[..., 2:], atol=1e-5)
     # whole pixels: 1.6 pixels become an exact 2-pixel copy, 0.3 none at all; gradients still reach the shift
@@ -94,11 +94,23 @@ def test_warp_motion_moves_one_image_per_clip_and_fills_in_background():
     image = G.image(G.split(z)[0][:, :, None, None])
     for shift, moved in ((1.6, 2), (0.3, 0)):
         with torch.no_grad():
-            G.warp.bias.copy_(torch.tensor([shift * 2 / 16, 0.0]))
+            G.warp.bias.copy_(torch.atanh(torch.tensor([shift * 2 / 16, 0.0])))
         frame = G(z)[:, :, 4]
         assert torch.allclose(frame[..., : 16 - moved], image[..., moved:], atol=1e-6)
     G(z).sum().backward()
     assert G.warp.bias.grad.abs().sum() > 0
+    # however far the map pushes, the image's centre stays in the frame, so gradients still reach the image
+    G, _ = build(motion="translate", whole_pixels=True, max_shift=0.5)
+    with torch.no_grad():
+        G.warp.bias.copy_(torch.tensor([50.0, -50.0]))
+    G.zero_grad()
+    clip = G(z)
+    image = G.image(G.split(z)[0][:, :, None, None])
+    assert torch.allclose(clip[:, :, 3, 4:, :12], image[..., :12, 4:], atol=1e-6)  # 4 px = 0.5 half-frames
+    clip.sum().backward()
+    assert G.image[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="max_shift must be positive"):
+        build(motion="translate", max_shift=0)
     with pytest.raises(ConfigError, match="whole_pixels rounds shifts; it needs network.motion=translate"):
         build(motion="warp", whole_pixels=True)
     with pytest.raises(ConfigError, match="network.motion must be 'code', 'warp' or 'translate', got 'flow'"):
