@@ -211,3 +211,21 @@ def test_nccl_on_every_local_gpu(tmp_path):
     assert done.returncode == 0, done.stderr
     record = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["run"]["distributed"]
     assert record["backend"] == "nccl" and record["world_size"] == n
+
+
+def test_the_reported_failure_is_the_killed_rank_not_the_peer_that_aborted_on_losing_it():
+    """Ranks fail within the same second (timestamps are whole seconds): the one killed by SIGKILL is named, not
+    rank 0, which aborted (SIGABRT) when its peer's connection dropped, or was stopped (SIGTERM) by the launcher;
+    an earlier failure still comes first."""
+    from types import SimpleNamespace
+
+    from ganzoo.commands.launch import root_failure
+
+    aborted = SimpleNamespace(exitcode=-signal.SIGABRT, timestamp=100)
+    killed = SimpleNamespace(exitcode=-signal.SIGKILL, timestamp=100)
+    assert root_failure({0: aborted, 1: killed}) == (1, killed)
+    stopped = SimpleNamespace(exitcode=-signal.SIGTERM, timestamp=100)
+    assert root_failure({0: stopped, 1: killed}) == (1, killed)
+    errored = SimpleNamespace(exitcode=2, timestamp=99)
+    assert root_failure({0: aborted, 1: killed, 2: errored}) == (2, errored)
+    assert root_failure({0: SimpleNamespace(exitcode=1, timestamp=5), 1: SimpleNamespace(exitcode=1, timestamp=5)})[0] == 0

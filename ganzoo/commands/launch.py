@@ -16,6 +16,7 @@ import signal
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from ganzoo.errors import GanzooError
 
@@ -114,7 +115,7 @@ def launch(args: argparse.Namespace, run_dir: Path) -> int:
     try:
         elastic_launch(launch_config(args), sys.executable)("-u", "-m", "ganzoo", *argv)
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
+        rank, failure = root_failure(exc.failures)
         how = (f"was killed by {failure.signal_name()}" if failure.exitcode < 0
                else f"exited with code {failure.exitcode}")
         raise LaunchError(f"rank {rank} (local rank {failure.local_rank}, pid {failure.pid}) {how}; the job was "
@@ -130,6 +131,19 @@ def launch(args: argparse.Namespace, run_dir: Path) -> int:
         for sig, handler in handlers.items():  # the elastic agent installs its own and leaves them behind
             signal.signal(sig, handler)
     return 0
+
+
+def root_failure(failures: dict) -> tuple[int, Any]:
+    """The (rank, failure) that most likely ended the job: the earliest (timestamps are whole seconds, so a rank
+    that died and the peers that followed it often tie), and among those a rank killed by a signal before the
+    others, except SIGABRT (what a rank that lost its peers raises) and SIGTERM (what the launcher sends the
+    ranks left when one fails); then the lowest rank."""
+    def order(item: tuple[int, Any]) -> tuple:
+        rank, failure = item
+        followed = failure.exitcode >= 0 or failure.exitcode in (-signal.SIGABRT, -signal.SIGTERM)
+        return failure.timestamp, followed, rank
+
+    return min(failures.items(), key=order)
 
 
 def _resume_hint(args: argparse.Namespace, run_dir: Path) -> str:
