@@ -58,9 +58,8 @@ def mean_curve(records: list[dict], key: str) -> tuple[list[float], list[float],
 
 def variant_colors(data: dict) -> dict[str, str]:
     """One matplotlib colour per variant, in suite order, so a variant keeps its colour in every panel."""
-    order = list(data["suite"].get("variants") or {})
-    order += [r["variant"] for r in data["runs"] if r["variant"] not in order]
-    return {variant: f"C{i % 10}" for i, variant in enumerate(dict.fromkeys(order))}
+    order = dict.fromkeys([*(data["suite"].get("variants") or {}), *(r["variant"] for r in data["runs"])])
+    return {variant: f"C{i % 10}" for i, variant in enumerate(order)}
 
 
 def curves_figure(data: dict):
