@@ -16,7 +16,12 @@ x ``noise_dim``), all standard normal: ganzoo's sampling draws it like any other
 ``G.clips(z, labels, frames)`` runs the motion network for more (or fewer) frames than it was trained
 on, drawing the extra ε_t from a given generator. With labelled data (class-conditional clips) the
 class enters G as a learnt embedding appended to z_C, and both discriminators add the projection term
-<embed(y), h> (Miyato & Koyama 2018).
+<embed(y), h> (Miyato & Koyama 2018). With ``class_weight`` D_I also classifies each frame it judges,
+and both networks learn from that classifier as in ACGAN (Odena, Olah & Shlens 2017): D from the class
+cross-entropy of real frames and of generated ones, G from that of its own frames for the digit it was
+asked for. With the projection alone, G has settled on whole classes drawn as another digit (every 6
+drawn as a 4, on one seed of benchmarks/video-conditional.yaml); a classifier trained on real frames
+names the digit it sees.
 
 The image generator is DCGAN-shaped: a 4x4 transposed convolution from the code, then x2 upsampling
 layers (resize-convolutions by default, as in ``vgan-moving-mnist``) with BatchNorm and ReLU, tanh at
@@ -38,6 +43,8 @@ from ganzoo_plugins.vgan_nets import (BASE_SIZE, FRAME_X2, downsampling_layers, 
 
 #: The name of D's auxiliary output: the image discriminator's logits, one per picked frame (N * picks,).
 FRAMES_HEAD = "frames"
+#: The name of D_I's class head, with ``class_weight``: class logits per picked frame (N * picks, classes).
+CLASS_HEAD = "classes"
 
 
 #: The motion modes that move one image per clip, with the identity map their motion layer starts from:
@@ -167,12 +174,14 @@ class MoCoGANDiscriminator(nn.Module):
 
     ``D(x, labels)`` gives D_V's logit per clip, trained with the run's adversarial loss; ``D(x, labels,
     heads=True)`` adds ``"frames"``, D_I's logits, which ``d_aux_loss`` and ``g_aux_loss`` train with the
-    standard GAN loss (the paper's, for both discriminators) weighed by ``image_weight``.
+    standard GAN loss (the paper's, for both discriminators) weighed by ``image_weight``. With
+    ``class_weight`` > 0 (labelled clips only) ``"classes"`` holds D_I's class logits on the same frames,
+    and the aux losses add ACGAN's class cross-entropy weighed by ``class_weight``.
     """
 
-    heads = (FRAMES_HEAD,)
+    heads: tuple[str, ...] = (FRAMES_HEAD,)
 
-    def __init__(self, spec: DataSpec, width: int, picks: int, image_weight: float) -> None:
+    def __init__(self, spec: DataSpec, width: int, picks: int, image_weight: float, class_weight: float = 0.0) -> None:
         super().__init__()
         k = upsampling_layers(spec, "mocogan")
         channels, frames = spec.shape[0], spec.shape[1]
@@ -190,15 +199,24 @@ class MoCoGANDiscriminator(nn.Module):
         classes = spec.num_classes
         self.video_embed = nn.Embedding(classes, c_video) if classes else None
         self.image_embed = nn.Embedding(classes, c_image) if classes else None
+        self.class_weight = class_weight
+        self.classify = nn.Linear(c_image, classes) if classes and class_weight > 0 else None
+        if self.classify is not None:
+            self.heads = (FRAMES_HEAD, CLASS_HEAD)
+
+    def frame_features(self, clips: torch.Tensor) -> torch.Tensor:
+        """D_I's features of ``picks`` distinct random frames of each clip -> (N * picks, channels)."""
+        n, _, t = clips.shape[:3]
+        picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
+        return self.image(clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked].flatten(0, 1))
+
+    def _frame_logits(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        frame_labels = None if labels is None else labels.repeat_interleave(self.picks)
+        return self.image_logit(h).squeeze(1) + _projection(self.image_embed, h, frame_labels)
 
     def frame_logits(self, clips: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """D_I on ``picks`` distinct random frames of each clip -> (N * picks,) logits."""
-        n, _, t = clips.shape[:3]
-        picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
-        frames = clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked].flatten(0, 1)
-        h = self.image(frames)
-        frame_labels = None if labels is None else labels.repeat_interleave(self.picks)
-        return self.image_logit(h).squeeze(1) + _projection(self.image_embed, h, frame_labels)
+        return self._frame_logits(self.frame_features(clips), labels)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
                 heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
@@ -207,15 +225,32 @@ class MoCoGANDiscriminator(nn.Module):
         logits = self.video_logit(h).squeeze(1) + _projection(self.video_embed, h, labels)
         if not heads:
             return logits
-        return {"logits": logits, FRAMES_HEAD: self.frame_logits(x, labels)}
+        frames = self.frame_features(x)
+        out = {"logits": logits, FRAMES_HEAD: self._frame_logits(frames, labels)}
+        if self.classify is not None:
+            out[CLASS_HEAD] = self.classify(frames)
+        return out
+
+    def _class_loss(self, out: dict[str, torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+        """ACGAN's class cross-entropy of the judged frames against their clips' labels; 0 without the head."""
+        if self.classify is None:
+            return out[FRAMES_HEAD].new_zeros(())
+        if labels is None:
+            raise ValueError("the class head's loss needs the batch's labels")
+        target = labels.long().repeat_interleave(self.picks)
+        return self.class_weight * F.cross_entropy(out[CLASS_HEAD].float(), target)
 
     def d_aux_loss(self, real_out: dict[str, torch.Tensor], fake_out: dict[str, torch.Tensor],
                    labels: torch.Tensor | None, z: torch.Tensor) -> torch.Tensor:
-        """D_I's GAN loss: -log D_I(real frame) - log(1 - D_I(generated frame))."""
+        """D_I's GAN loss, -log D_I(real frame) - log(1 - D_I(generated frame)), and with the class head the
+        class cross-entropy of real and of generated frames."""
         real, fake = real_out[FRAMES_HEAD].float(), fake_out[FRAMES_HEAD].float()
-        return self.image_weight * (F.softplus(-real).mean() + F.softplus(fake).mean())
+        adversarial = self.image_weight * (F.softplus(-real).mean() + F.softplus(fake).mean())
+        return adversarial + self._class_loss(real_out, labels) + self._class_loss(fake_out, labels)
 
     def g_aux_loss(self, fake_out: dict[str, torch.Tensor], labels: torch.Tensor | None,
                    z: torch.Tensor) -> torch.Tensor:
-        """G against D_I, non-saturating: -log D_I(generated frame)."""
-        return self.image_weight * F.softplus(-fake_out[FRAMES_HEAD].float()).mean()
+        """G against D_I, non-saturating -log D_I(generated frame), and with the class head the class
+        cross-entropy of its frames for the digits it was asked for."""
+        adversarial = self.image_weight * F.softplus(-fake_out[FRAMES_HEAD].float()).mean()
+        return adversarial + self._class_loss(fake_out, labels)

@@ -212,3 +212,41 @@ def test_conditional_run_samples_a_requested_digit_in_longer_clips(tmp_path, cap
     assert main(["sample", str(run_dir), "--frames", "10", "--dump", str(tmp_path / "d.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--frames" in err
+
+
+def test_class_head_classifies_judged_frames_and_trains_both_networks_as_in_acgan():
+    """With class_weight, D_I's class logits come with its frame logits, on the same frames; D's aux loss adds the
+    class cross-entropy of real and generated frames, G's that of its frames for the requested digits."""
+    from ganzoo.testing import BATCH, _check_heads
+    from ganzoo_plugins.mocogan_nets import CLASS_HEAD
+
+    spec = DataSpec((1, 8, 16, 16), 10)
+    G, D = build(spec, frame_picks=2, class_weight=0.5)
+    assert D.heads == (FRAMES_HEAD, CLASS_HEAD) and build(spec)[1].heads == (FRAMES_HEAD,)
+    labels = torch.tensor([0, 1, 2, 3])
+    clips = G(torch.randn(4, G.latent_dim), labels)
+    torch.manual_seed(0)
+    out = D(clips, labels, heads=True)
+    torch.manual_seed(0)
+    frames = D.frame_features(clips)
+    assert out[CLASS_HEAD].shape == (8, 10) and torch.allclose(out[CLASS_HEAD], D.classify(frames))
+    real = {"logits": torch.zeros(2), FRAMES_HEAD: torch.tensor([2.0, 0.0]), CLASS_HEAD: torch.randn(2, 10)}
+    fake = {"logits": torch.zeros(2), FRAMES_HEAD: torch.tensor([0.5, -1.0]), CLASS_HEAD: torch.randn(2, 10)}
+    _, D1 = build(spec, frame_picks=1, image_weight=0.25, class_weight=0.5)
+    two = torch.tensor([3, 7])
+    adversarial = 0.25 * (F.softplus(-real[FRAMES_HEAD]).mean() + F.softplus(fake[FRAMES_HEAD]).mean())
+    classes = 0.5 * (F.cross_entropy(real[CLASS_HEAD], two) + F.cross_entropy(fake[CLASS_HEAD], two))
+    assert torch.allclose(D1.d_aux_loss(real, fake, two, torch.zeros(2, 1)), adversarial + classes)
+    g_expected = 0.25 * F.softplus(-fake[FRAMES_HEAD]).mean() + 0.5 * F.cross_entropy(fake[CLASS_HEAD], two)
+    assert torch.allclose(D1.g_aux_loss(fake, two, torch.zeros(2, 1)), g_expected)
+    # the contract's check: both heads present for real and generated clips, the losses reach them and G
+    G1, D1 = build(spec, class_weight=0.5)
+    z, labels = torch.randn(BATCH, G1.latent_dim), torch.arange(BATCH) % 10
+    assert _check_heads(D1, spec, G1(z, labels), labels, z).dim() == 0
+
+
+def test_class_head_needs_labelled_clips_and_a_non_negative_weight():
+    with pytest.raises(ConfigError, match="needs labelled clips"):
+        build(SPEC, class_weight=1.0)
+    with pytest.raises(ConfigError, match="class_weight must be non-negative"):
+        build(DataSpec((1, 8, 16, 16), 10), class_weight=-1.0)
