@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.projection import projection
 from ganzoo_plugins.vgan_nets import (BASE_SIZE, FRAME_X2, downsampling_layers, frame_doublings, upsample,
                                       upsampling_layers)
 
@@ -160,15 +161,6 @@ class MoCoGANGenerator(nn.Module):
         return self.render(content, self.motion_codes(h0, noise[:, :frames]), labels)
 
 
-def _projection(embed: nn.Embedding | None, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | float:
-    """<embed(y), h> per sample, or 0 without classes."""
-    if embed is None:
-        return 0.0
-    if labels is None:
-        raise ValueError("this conditional discriminator needs labels: D(x, labels)")
-    return (embed(labels.long()) * h).sum(dim=1)
-
-
 class MoCoGANDiscriminator(nn.Module):
     """D_V, a 3D-convolution clip discriminator, and D_I, a 2D one on ``picks`` random frames of each clip.
 
@@ -212,7 +204,7 @@ class MoCoGANDiscriminator(nn.Module):
 
     def _frame_logits(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         frame_labels = None if labels is None else labels.repeat_interleave(self.picks)
-        return self.image_logit(h).squeeze(1) + _projection(self.image_embed, h, frame_labels)
+        return self.image_logit(h).squeeze(1) + projection(self.image_embed, h, frame_labels)
 
     def frame_logits(self, clips: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """D_I on ``picks`` distinct random frames of each clip -> (N * picks,) logits."""
@@ -220,9 +212,10 @@ class MoCoGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
                 heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
-        """D_V's logit per clip; with ``heads`` also D_I's logits on random frames."""
+        """D_V's logit per clip; with ``heads`` also D_I's logits on random frames, and with the class head
+        its class logits on the same frames."""
         h = self.video(x)
-        logits = self.video_logit(h).squeeze(1) + _projection(self.video_embed, h, labels)
+        logits = self.video_logit(h).squeeze(1) + projection(self.video_embed, h, labels)
         if not heads:
             return logits
         frames = self.frame_features(x)

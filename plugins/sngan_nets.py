@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.projection import projection
 
 MAX_UPSAMPLINGS = 3
 MIN_BOTTOM = 4
@@ -47,15 +48,6 @@ def _with_label(embed: nn.Embedding | None, z: torch.Tensor, labels: torch.Tenso
     if labels is None:
         raise ValueError("this conditional generator needs labels: G(z, labels)")
     return torch.cat([z, embed(labels.long())], dim=1)
-
-
-def _projection(embed: nn.Module | None, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | float:
-    """The projection term <embed(y), h> per sample, or 0 for an unconditional discriminator."""
-    if embed is None:
-        return 0.0
-    if labels is None:
-        raise ValueError("this conditional discriminator needs labels: D(x, labels)")
-    return (embed(labels.long()) * h).sum(dim=1)
 
 
 class SNGenerator(nn.Module):
@@ -108,7 +100,7 @@ class SNDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One logit per image: linear(h) + <embed(y), h> with h the sum-pooled features."""
         h = self.features(x).sum(dim=(2, 3))
-        return self.linear(h).squeeze(1) + _projection(self.embed, h, labels)
+        return self.linear(h).squeeze(1) + projection(self.embed, h, labels)
 
 
 class UpBlock(nn.Module):
