@@ -20,6 +20,7 @@ def build_vgan(spec, latent_dim: int = 100, width: int = 64, d_width: int = 64, 
     (0: the paper's frames/2^k; fewer are grown by time-only layers built as inner_upsampling says);
     d_minibatch_std gives D's last layer the batch's feature spread (Karras et al. 2018) against mode collapse;
     d_frames > 0 adds a 2D frame discriminator on that many random frames per clip (Clark et al. 2019).
+    Labelled clips make it class-conditional (a label embedding in G, projection terms in D).
     """
     from ganzoo_plugins.vgan_nets import VGANDiscriminator, VGANGenerator
 
@@ -27,8 +28,8 @@ def build_vgan(spec, latent_dim: int = 100, width: int = 64, d_width: int = 64, 
             VGANDiscriminator(spec, d_width, d_minibatch_std, d_frames))
 
 
-build_vgan.example_specs = [DataSpec((1, 4, 8, 8)), DataSpec((3, 8, 16, 16))]
-build_vgan.tiny_params = {"latent_dim": 8, "width": 4, "d_width": 4}
+build_vgan.example_specs = [DataSpec((1, 4, 8, 8)), DataSpec((3, 8, 16, 16)), DataSpec((1, 8, 16, 16), 10)]
+build_vgan.tiny_params = {"latent_dim": 8, "width": 4, "d_width": 4, "d_frames": 2}
 
 
 @hookimpl

@@ -18,6 +18,11 @@ and the inner ones a coarser lattice.
 frames/2^k (one, say): extra time-only x2 layers at the 4x4 stage then grow time to that count.
 Every frame then comes from one spatial volume. With two independent base time steps, short
 runs made one digit in the first half of a clip and another in the second.
+
+With labelled data (class-conditional clips, ``cvgan-moving-mnist``) the class enters both of G's
+streams as a learnt embedding appended to z, and the discriminators (the clip one, and the frame one
+where there is one) add the projection term <embed(y), h> of Miyato & Koyama 2018 on their last
+features, sum-pooled.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.projection import projection
 from ganzoo_plugins.resize_conv import ResizeConv
 
 #: Spatial side of the smallest feature volume, as in the paper (4x4).
@@ -100,7 +106,7 @@ def upsample(c_in: int, c_out: int, scale: tuple[int, ...], upsampling: str) -> 
 
 
 class VGANGenerator(nn.Module):
-    """Two-stream generator: z -> mask ⊙ foreground video + (1 − mask) ⊙ static background."""
+    """Two-stream generator: z [+ label embedding] -> mask ⊙ foreground video + (1 − mask) ⊙ static background."""
 
     def __init__(self, spec: DataSpec, latent_dim: int, width: int, mask_l1: float,
                  output_upsampling: str = "transposed", inner_upsampling: str = "transposed",
@@ -111,14 +117,17 @@ class VGANGenerator(nn.Module):
         time_layers = base_time_layers(spec, base_frames)
         channels, frames = spec.shape[0], spec.shape[1]
         self.latent_dim, self.mask_l1 = latent_dim, mask_l1
+        self.num_classes = spec.num_classes
+        self.embedding = nn.Embedding(spec.num_classes, latent_dim) if spec.num_classes else None
+        code = latent_dim * (2 if spec.num_classes else 1)
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64 for 64x64
         t0 = frames // 2**k // 2**time_layers
-        fg: list[nn.Module] = [nn.ConvTranspose3d(latent_dim, widths[0], (t0, BASE_SIZE, BASE_SIZE), bias=False),
+        fg: list[nn.Module] = [nn.ConvTranspose3d(code, widths[0], (t0, BASE_SIZE, BASE_SIZE), bias=False),
                                nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True)]
         for _ in range(time_layers):
             fg += [upsample(widths[0], widths[0], TIME_X2, inner_upsampling), nn.BatchNorm3d(widths[0]),
                    nn.ReLU(inplace=True)]
-        bg: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE_SIZE, bias=False),
+        bg: list[nn.Module] = [nn.ConvTranspose2d(code, widths[0], BASE_SIZE, bias=False),
                                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
             fg += [upsample(c_in, c_out, VIDEO_X2, inner_upsampling), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)]
@@ -130,15 +139,20 @@ class VGANGenerator(nn.Module):
         self.background_head = nn.Sequential(upsample(widths[-1], channels, FRAME_X2, output_upsampling), nn.Tanh())
         self.last_mask: torch.Tensor | None = None
 
-    def streams(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def streams(self, z: torch.Tensor, labels: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Foreground video (N, C, T, H, W), mask (N, 1, T, H, W) and background frame (N, C, H, W)."""
+        if self.embedding is not None:
+            if labels is None:
+                raise ValueError("this conditional generator needs labels: G(z, labels)")
+            z = torch.cat([z, self.embedding(labels.long()).to(z.dtype)], dim=1)
         features = self.foreground(z.view(z.shape[0], -1, 1, 1, 1))
         background = self.background_head(self.background(z.view(z.shape[0], -1, 1, 1)))
         return self.video_head(features), self.mask_head(features), background
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Generate clips; labels are ignored (unconditional). Keeps the mask for regularization()."""
-        foreground, mask, background = self.streams(z)
+        """Generate clips (of the labels' classes, for a conditional G). Keeps the mask for regularization()."""
+        foreground, mask, background = self.streams(z, labels)
         self.last_mask = mask
         return mask * foreground + (1 - mask) * background.unsqueeze(2)
 
@@ -182,7 +196,8 @@ class FrameDiscriminator(nn.Module):
     """A 2D-convolution discriminator of single frames, summed over ``picks`` frames drawn at random from
     each clip: the spatial discriminator of DVD-GAN (Clark, Donahue & Simonyan 2019; MoCoGAN's image
     discriminator, Tulyakov et al. 2018, is the same idea). It judges what a frame looks like, which
-    the video discriminator learns more slowly, and leaves motion to it."""
+    the video discriminator learns more slowly, and leaves motion to it. With labelled data each frame's
+    logit adds the projection term for its clip's label."""
 
     def __init__(self, spec: DataSpec, width: int, picks: int) -> None:
         super().__init__()
@@ -190,19 +205,24 @@ class FrameDiscriminator(nn.Module):
         layers, c_in = downsampling_layers(spec.shape[0], width, upsampling_layers(spec), dims=2)
         layers.append(nn.Conv2d(c_in, 1, BASE_SIZE))
         self.net = nn.Sequential(*layers)
+        self.embed = nn.Embedding(spec.num_classes, c_in) if spec.num_classes else None
 
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+    def forward(self, clips: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(N, C, T, H, W) clips -> (N,) sums of the logits of ``picks`` distinct random frames per clip."""
         n, _, t = clips.shape[:3]
         picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
         frames = clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked]
-        return self.net(frames.flatten(0, 1)).view(n, self.picks).sum(dim=1)
+        h = self.net[:-1](frames.flatten(0, 1))
+        frame_labels = None if labels is None else labels.repeat_interleave(self.picks)
+        logits = self.net[-1](h).flatten() + projection(self.embed, h.sum(dim=(2, 3)), frame_labels)
+        return logits.view(n, self.picks).sum(dim=1)
 
 
 class VGANDiscriminator(nn.Module):
     """3D-convolution discriminator: stride-2 4x4x4 convolutions down to (T/2^k)x4x4, then one logit
     (with ``minibatch_std``, after one more feature map from MinibatchStd). With ``frame_picks`` > 0 a
-    FrameDiscriminator judges that many random frames of each clip and its logit is added."""
+    FrameDiscriminator judges that many random frames of each clip and its logit is added. With labelled
+    data the logit adds the projection term on the last features, sum-pooled."""
 
     def __init__(self, spec: DataSpec, width: int, minibatch_std: bool = False, frame_picks: int = 0) -> None:
         super().__init__()
@@ -213,9 +233,11 @@ class VGANDiscriminator(nn.Module):
             layers.append(MinibatchStd())
         layers.append(nn.Conv3d(c_in + int(minibatch_std), 1, (frames // 2**k, BASE_SIZE, BASE_SIZE)))
         self.net = nn.Sequential(*layers)
+        self.embed = nn.Embedding(spec.num_classes, c_in + int(minibatch_std)) if spec.num_classes else None
         self.frame_discriminator = FrameDiscriminator(spec, width, frame_picks) if frame_picks > 0 else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """One logit per clip; labels are ignored (unconditional)."""
-        logits = self.net(x).flatten()
-        return logits if self.frame_discriminator is None else logits + self.frame_discriminator(x)
+        """One logit per clip (labels: the clips' classes, for a conditional D)."""
+        h = self.net[:-1](x)
+        logits = self.net[-1](h).flatten() + projection(self.embed, h.sum(dim=(2, 3, 4)), labels)
+        return logits if self.frame_discriminator is None else logits + self.frame_discriminator(x, labels)
