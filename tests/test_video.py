@@ -177,10 +177,15 @@ def test_frame_discriminator_adds_the_sum_of_distinct_random_frames_logits():
 
 def test_labelled_clips_make_vgan_conditional_with_projection_in_both_discriminators():
     """A label embedding enters both streams of G; the clip and frame discriminators each add <embed(y), h> on
-    their sum-pooled last features; a conditional G or D without labels is an error."""
+    their mean-pooled last features (embeddings that start at zero); a conditional G or D without labels is an
+    error."""
     spec = DataSpec((1, 8, 16, 16), 10)
     G, D = build(spec, d_frames=2)
     G.eval(), D.eval()
+    assert not D.embed.weight.any() and not D.frame_discriminator.embed.weight.any()
+    with torch.no_grad():
+        for embed in (D.embed, D.frame_discriminator.embed):
+            embed.weight.normal_()
     z, labels = torch.randn(4, G.latent_dim), torch.tensor([0, 1, 2, 3])
     with pytest.raises(ValueError, match="needs labels"):
         G(z)
@@ -191,12 +196,13 @@ def test_labelled_clips_make_vgan_conditional_with_projection_in_both_discrimina
             D(clips)
         still = clips[:, :, :1].expand_as(clips)  # a frozen clip: its two picked frames are the same frame
         f = D.frame_discriminator.net[:-1](still[:, :, 0])
-        frame_logit = D.frame_discriminator.net[-1](f).flatten() + (D.frame_discriminator.embed(labels) * f.sum(dim=(2, 3))).sum(dim=1)
+        frame_logit = D.frame_discriminator.net[-1](f).flatten() + (D.frame_discriminator.embed(labels) * f.mean(dim=(2, 3))).sum(dim=1)
         torch.testing.assert_close(D.frame_discriminator(still, labels), 2 * frame_logit)
         D_clip_only = build(spec)[1].eval()
+        D_clip_only.embed.weight.normal_()
         h = D_clip_only.net[:-1](clips)
         torch.testing.assert_close(D_clip_only(clips, labels), D_clip_only.net[-1](h).flatten()
-                                   + (D_clip_only.embed(labels) * h.sum(dim=(2, 3, 4))).sum(dim=1))
+                                   + (D_clip_only.embed(labels) * h.mean(dim=(2, 3, 4))).sum(dim=1))
         assert not torch.allclose(D(clips, labels), D(clips, torch.tensor([9, 9, 9, 9])))
     assert build()[0].embedding is None and build()[1].embed is None  # unlabelled clips: unconditional, as before
 
