@@ -240,7 +240,9 @@ class TrainedGenerator:
         many frames; the first ones are the clips it makes at its trained length."""
         import torch
 
-        make = self._clip_maker(frames, seed)
+        from ganzoo.samples import clip_maker
+
+        make = clip_maker(self.module, self.spec, frames, seed, self.device)
         sources = self._sources(n, inputs)
         if sources is not None:
             n = len(sources)
@@ -254,24 +256,6 @@ class TrainedGenerator:
                 lab = labels[i : i + batch].to(self.device) if labels is not None else None
                 parts.append(make(z[i : i + batch].to(self.device), lab).float().cpu())
         return torch.cat(parts)
-
-    def _clip_maker(self, frames: int | None, seed: int | None) -> Any:
-        """``module`` itself, or for ``frames`` its ``clips`` at that length (extra motion noise from ``seed``)."""
-        import torch
-
-        from ganzoo import contracts
-
-        if frames is None:
-            return self.module
-        clips = contracts.optional(self.module, contracts.Generator, "clips")
-        if clips is None:
-            made = f"clips of {self.spec.shape[1]} frames only" if self.spec.kind == "video" else "no video"
-            raise GanzooError(f"--frames: this generator makes {made}; generators with a motion network make "
-                              "clips of any length (e.g. network 'mocogan')")
-        if frames < 1:
-            raise GanzooError(f"--frames must be at least 1, got {frames}")
-        gen = torch.Generator(device=self.device).manual_seed(1_000_003 + (seed or 0))
-        return lambda z, labels: clips(z, labels, frames, generator=gen)
 
     def _sources(self, n: int | None, inputs: Any) -> "torch.Tensor | None":
         """The source images a translation model was given, checked against its spec; None for a noise model."""
@@ -375,14 +359,15 @@ def load(source: "str | Path | Run", device: "str | torch.device" = "auto", chec
 def evaluate(source: "str | Path | Run", metrics: Iterable[str] | None = None, *, n: int | None = None,
              seed: int | None = None, split: str | None = None, dataset: str | None = None,
              device: "str | torch.device" = "auto", data_root: str | Path | None = None, checkpoint: str = "last.pt",
-             engine: "Engine | None" = None) -> dict[str, dict]:
+             engine: "Engine | None" = None, frames: int | None = None) -> dict[str, dict]:
     """Metrics of a run (a directory or ``Run``) or of samples made elsewhere (an ``.npz`` or a folder of
     images, with ``dataset`` naming the data set they imitate): ``{metric: {"values": ..., "protocol": ...}}``.
 
     Defaults come from the run's config (eval.metrics that are installed, eval.n, train.seed, eval.split, the
     data root it recorded if that still exists); for samples, the ``fd`` metric, seed 0 and the test split.
-    Each protocol holds its ``reference``: what real data scores under it. Nothing is written; ``ganzoo eval``
-    writes eval.json.
+    Each protocol holds its ``reference``: what real data scores under it. ``frames`` scores a video run's
+    clips at that length (generators with a motion network; metrics of clips at the trained length alone,
+    such as frechet-video, are left out). Nothing is written; ``ganzoo eval`` writes eval.json.
     """
     import torch
 
@@ -401,12 +386,14 @@ def evaluate(source: "str | Path | Run", metrics: Iterable[str] | None = None, *
     path = Path(source.run_dir if isinstance(source, Run) else source)
     root, cache = default_data_root(data_root, recorded_data_root(path)), user_cache_dir()
     if dataset is not None:
+        if frames is not None:
+            raise GanzooError("frames= lengthens a run's generated clips; samples made elsewhere have theirs")
         return evaluate_samples(engine, path, dataset, names or ["fd"], n, seed if seed is not None else 0,
                                 split or "test", device, root, cache)
     if path.suffix.lower() == ".npz" or (path.is_dir() and not (path / "config.yaml").is_file()
                                          and not (path / "checkpoints").is_dir()):
         raise GanzooError(f"{path} holds samples, not a run; pass dataset=NAME (the data set they imitate)")
-    return evaluate_run(engine, path, names, n, seed, split, device, root, cache, checkpoint)
+    return evaluate_run(engine, path, names, n, seed, split, device, root, cache, checkpoint, frames=frames)
 
 
 __all__ = ["Run", "TrainedGenerator", "evaluate", "explain_config", "list_components", "load", "reopen",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -24,6 +25,23 @@ def underlying(G: torch.nn.Module) -> torch.nn.Module:
     while isinstance(G, (DistributedDataParallel, AveragedModel)):
         G = G.module
     return G
+
+
+def clip_maker(G: torch.nn.Module, spec: DataSpec, frames: int | None, seed: int | None,
+               device: torch.device | str) -> "Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]":
+    """``G`` itself, or for ``frames`` its ``clips`` at that length, the motion noise past the trained length
+    drawn from ``seed``; a generator without a motion network, or fewer than one frame, is a GanzooError."""
+    if frames is None:
+        return G
+    clips = contracts.optional(G, contracts.Generator, "clips")
+    if clips is None:
+        made = f"clips of {spec.shape[1]} frames only" if spec.kind == "video" else "no video"
+        raise GanzooError(f"--frames: this generator makes {made}; generators with a motion network make "
+                          "clips of any length (e.g. network 'mocogan')")
+    if frames < 1:
+        raise GanzooError(f"--frames must be at least 1, got {frames}")
+    gen = torch.Generator(device=device).manual_seed(1_000_003 + (seed or 0))
+    return lambda z, labels: clips(z, labels, frames, generator=gen)
 
 
 def draw_latent(G: torch.nn.Module, n: int, generator: torch.Generator | None = None,

@@ -87,7 +87,7 @@ def ganzoo_metrics(register):
     register("motion", Metric(motion, kinds=("video",), goals={"gap": "min"},
                               reference=reported_real("real clips", fake="real")),
              "mean absolute frame-to-frame difference, generated vs real")
-    register("frechet-video", Metric(frechet_video, kinds=("video",), goals={"fd": "min"},
+    register("frechet-video", Metric(frechet_video, kinds=("video",), goals={"fd": "min"}, fixed_length=True,
                                      reference=scored_on_real(frechet_video)),
              "Fréchet video distance in the features of a clip classifier ganzoo trains on the run's clips "
              "(not I3D's FVD)")

@@ -10,7 +10,7 @@ from PIL import Image, ImageSequence
 
 from ganzoo.cli import main
 from ganzoo.engine import Engine
-from ganzoo.errors import ConfigError, DataError
+from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.spec import Data, DataSpec
 from ganzoo.video import FPS
 
@@ -212,6 +212,28 @@ def test_conditional_run_samples_a_requested_digit_in_longer_clips(tmp_path, cap
     assert main(["sample", str(run_dir), "--frames", "10", "--dump", str(tmp_path / "d.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--frames" in err
+    # eval --frames scores clips of that length, beside the run's own eval.json
+    assert main(["eval", str(run_dir), "--frames", "10", "--metrics", "clip-accuracy,digit-consistency,motion",
+                 "--n", "8", "--device", "cpu", "--json"]) == 0
+    longer = json.loads(capsys.readouterr().out)
+    assert set(longer) == {"clip-accuracy", "digit-consistency", "motion"}
+    assert all(block["protocol"]["frames_per_clip"] == 10 for block in longer.values())
+    assert json.loads((run_dir / "eval-frames10.json").read_text())["motion"] == longer["motion"]
+    assert json.loads((run_dir / "eval.json").read_text()) == result
+    assert main(["eval", str(run_dir), "--frames", "10", "--metrics", "frechet-video", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "frechet-video" in err and "trained on" in err
+
+
+def test_eval_at_another_length_leaves_out_the_metrics_of_the_trained_length_unless_named():
+    from ganzoo.metrics.evaluate import any_length
+
+    warnings = []
+    assert any_length(ENGINE, ["motion", "frechet-video", "digit-consistency"], False, warnings.append) == \
+        ["motion", "digit-consistency"]
+    assert len(warnings) == 1 and "frechet-video" in warnings[0]
+    with pytest.raises(GanzooError, match="frechet-video"):
+        any_length(ENGINE, ["motion", "frechet-video"], True, warnings.append)
 
 
 def test_class_head_classifies_judged_frames_and_trains_both_networks_as_in_acgan():

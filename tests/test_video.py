@@ -383,9 +383,11 @@ def test_run_then_sample_a_video_model(tmp_path, capsys, mnist_root):
     assert main(["sample", str(run_dir), "--label", "3", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unconditional" in err
-    assert main(["sample", str(run_dir), "--frames", "8", "--device", "cpu"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "clips of 4 frames only" in err and "mocogan" in err
+    for command in ("sample", "eval"):
+        assert main([command, str(run_dir), "--frames", "8", "--device", "cpu"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "clips of 4 frames only" in err and "mocogan" in err
+    assert not (run_dir / "eval-frames8.json").exists()
 
 
 def test_frame_size_vgan_cannot_make_exits_2_without_a_run_directory(tmp_path, capsys, mnist_root):

@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--n", type=int, help="generated (and real) samples per metric (default: the run's eval.n)")
     ev.add_argument("--seed", type=int, help="seed of the sample draw (default: the run's train.seed, else 0)")
     ev.add_argument("--split", help="real data split to compare with (default: the run's eval.split, else test)")
+    ev.add_argument("--frames", type=int, help="score clips of this many frames (a video run whose generator has "
+                    "a motion network, e.g. mocogan; metrics of clips at the trained length are left out)")
     ev.add_argument("--checkpoint", default="last.pt", help="checkpoint file in RUN_DIR/checkpoints (default: last.pt)")
     ev.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     ev.add_argument("--data-root", help="data directory (default: the one the run recorded if it still exists, "
@@ -46,7 +48,7 @@ def _default_out(args: argparse.Namespace) -> Path:
     if args.samples:
         samples = Path(args.samples)
         return samples / "eval.json" if samples.is_dir() else samples.with_name(f"{samples.stem}.eval.json")
-    return Path(args.run_dir) / "eval.json"
+    return Path(args.run_dir) / ("eval.json" if args.frames is None else f"eval-frames{args.frames}.json")
 
 
 def _run_lock(args: argparse.Namespace, target: Path) -> AbstractContextManager[object]:
@@ -74,7 +76,8 @@ def eval_command(args: argparse.Namespace) -> int:
     with _run_lock(args, target):
         results = evaluate(args.samples or args.run_dir, names, n=args.n, seed=args.seed,
                            split=args.split, dataset=args.dataset if args.samples else None, device=args.device,
-                           data_root=args.data_root, checkpoint=args.checkpoint, engine=load_engine())
+                           data_root=args.data_root, checkpoint=args.checkpoint, engine=load_engine(),
+                           frames=args.frames)
         path = write_results(results, target)
     if args.json:
         out.print_json(json.dumps(results))

@@ -185,6 +185,8 @@ class Metric:
     "max" or "min" (outputs without a goal are informative only); ``reference(ctx, result) ->
     Reference``, when given, says what real data scores under the same protocol (``scored_on_real``,
     ``reported_real``): evaluations put it in the protocol block, beside which each number is printed.
+    ``fixed_length`` video metrics compare clips only at the length the model was trained on (their
+    features come from a network trained on clips of that length); ``ganzoo eval --frames`` leaves them out.
     """
 
     fn: Callable[[EvalContext], MetricResult]
@@ -193,6 +195,7 @@ class Metric:
     goals: dict[str, str] = field(default_factory=dict)
     reference: ReferenceFunction | None = None
     translation: bool = False
+    fixed_length: bool = False
 
     def check_applies(self, name: str, spec: DataSpec) -> None:
         """Raise a clear error when this metric does not fit the data."""

@@ -50,18 +50,41 @@ def installed(engine: Engine, names: list[str], warn: Callable[[str], None]) -> 
     return [name for name in names if name in known]
 
 
+def any_length(engine: Engine, names: list[str], explicit: bool, warn: Callable[[str], None]) -> list[str]:
+    """The metrics of ``names`` that can score clips longer (or shorter) than training; a ``fixed_length`` one is
+    an error where the user named it (``explicit``), else a warning and left out."""
+    kept = []
+    for name in names:
+        if not engine.metric(name).fixed_length:
+            kept.append(name)
+        elif explicit:
+            raise GanzooError(f"metric {name!r} compares clips at the length the run was trained on; "
+                              "leave it out of --metrics with --frames")
+        else:
+            warn(f"warning: metric {name!r} compares clips at the length the run was trained on; "
+                 "evaluating without it at --frames")
+    return kept
+
+
 def evaluate_run(engine: Engine, run_dir: Path, names: list[str] | None, n: int | None, seed: int | None,
                  split: str | None, device: torch.device, data_root: Path, cache_dir: Path,
-                 checkpoint: str = "last.pt", warn: Callable[[str], None] = echo_stderr) -> dict:
+                 checkpoint: str = "last.pt", warn: Callable[[str], None] = echo_stderr,
+                 frames: int | None = None) -> dict:
     """Metrics of a run's generator (EMA weights when kept) against its data set's split; ``names`` None: the
-    run's eval.metrics that are installed (``warn`` names the others)."""
+    run's eval.metrics that are installed (``warn`` names the others). ``frames``: score clips of that many
+    frames (``clip_maker``), leaving out the metrics that need the trained length."""
     from ganzoo.runs import load_run
-    from ganzoo.samples import draw_latent
+    from ganzoo.samples import clip_maker, draw_latent
 
     run = load_run(run_dir, device, engine, checkpoint)
     config = run.config
-    names = names if names is not None else installed(engine, list(config["eval"]["metrics"]), warn)
+    seed = config["train"]["seed"] if seed is None else seed
     generator = run.generator
+    make = clip_maker(generator, run.spec, frames, seed, device)
+    explicit = names is not None
+    names = names if explicit else installed(engine, list(config["eval"]["metrics"]), warn)
+    if frames is not None:
+        names = any_length(engine, names, explicit, warn)
     spec = model_spec(run.spec, generator)
     check_metrics(engine, names, spec)
     split = split or config["eval"]["split"]
@@ -73,11 +96,10 @@ def evaluate_run(engine: Engine, run_dir: Path, names: list[str] | None, n: int 
         for i in range(0, count, batch):
             z = draw_latent(generator, min(batch, count - i), device=device)
             lab = labels[i : i + batch].to(device) if labels is not None else None
-            out.append(generator(z, lab).float().cpu())
+            out.append(make(z, lab).float().cpu())
         return torch.cat(out)
 
-    ctx = EvalContext(spec=spec, real=real, sample=sample, n=n or config["eval"]["n"],
-                      seed=config["train"]["seed"] if seed is None else seed, device=device,
+    ctx = EvalContext(spec=spec, real=real, sample=sample, n=n or config["eval"]["n"], seed=seed, device=device,
                       dataset=config["dataset"], cache_dir=cache_dir, data_root=data_root, split=split,
                       generator=generator)
     return compute(engine, names, ctx, {"run": str(run_dir), "checkpoint": checkpoint, "step": run.step})
