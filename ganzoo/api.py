@@ -387,7 +387,7 @@ def evaluate(source: "str | Path | Run", metrics: Iterable[str] | None = None, *
     root, cache = default_data_root(data_root, recorded_data_root(path)), user_cache_dir()
     if dataset is not None:
         if frames is not None:
-            raise GanzooError("frames= lengthens a run's generated clips; samples made elsewhere have theirs")
+            raise GanzooError("--frames lengthens the clips a run generates; samples made elsewhere keep their own length")
         return evaluate_samples(engine, path, dataset, names or ["fd"], n, seed if seed is not None else 0,
                                 split or "test", device, root, cache)
     if path.suffix.lower() == ".npz" or (path.is_dir() and not (path / "config.yaml").is_file()
