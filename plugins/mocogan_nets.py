@@ -39,8 +39,8 @@ from torch import nn
 
 from ganzoo.spec import DataSpec
 from ganzoo_plugins.projection import projection
-from ganzoo_plugins.vgan_nets import (BASE_SIZE, FRAME_X2, downsampling_layers, frame_doublings, upsample,
-                                      upsampling_layers)
+from ganzoo_plugins.vgan_nets import (BASE_SIZE, FRAME_X2, downsampling_layers, frame_doublings, pick_frames,
+                                      upsample, upsampling_layers)
 
 #: The name of D's auxiliary output: the image discriminator's logits, one per picked frame (N * picks,).
 FRAMES_HEAD = "frames"
@@ -198,9 +198,7 @@ class MoCoGANDiscriminator(nn.Module):
 
     def frame_features(self, clips: torch.Tensor) -> torch.Tensor:
         """D_I's features of ``picks`` distinct random frames of each clip -> (N * picks, channels)."""
-        n, _, t = clips.shape[:3]
-        picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
-        return self.image(clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked].flatten(0, 1))
+        return self.image(pick_frames(clips, self.picks))
 
     def _frame_logits(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         frame_labels = None if labels is None else labels.repeat_interleave(self.picks)

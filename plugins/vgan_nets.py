@@ -36,7 +36,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.spec import DataSpec
-from ganzoo_plugins.projection import projection
+from ganzoo_plugins.projection import class_embedding, projection
 from ganzoo_plugins.resize_conv import ResizeConv
 
 #: Spatial side of the smallest feature volume, as in the paper (4x4).
@@ -182,14 +182,12 @@ def downsampling_layers(channels: int, width: int, k: int, dims: int) -> tuple[l
     return layers, c_in
 
 
-def class_embedding(classes: int, channels: int) -> nn.Embedding | None:
-    """A discriminator's projection embedding, started at zero so the class term grows from nothing; None
-    without classes."""
-    if not classes:
-        return None
-    embed = nn.Embedding(classes, channels)
-    nn.init.zeros_(embed.weight)
-    return embed
+def pick_frames(clips: torch.Tensor, picks: int) -> torch.Tensor:
+    """``picks`` distinct frames drawn at random from each of the (N, C, T, H, W) clips -> (N * picks, C, H, W),
+    clip by clip."""
+    n, _, t = clips.shape[:3]
+    picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, :picks]
+    return clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked].flatten(0, 1)
 
 
 class MinibatchStd(nn.Module):
@@ -221,13 +219,10 @@ class FrameDiscriminator(nn.Module):
 
     def forward(self, clips: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(N, C, T, H, W) clips -> (N,) sums of the logits of ``picks`` distinct random frames per clip."""
-        n, _, t = clips.shape[:3]
-        picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, : self.picks]
-        frames = clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked]
-        h = self.net[:-1](frames.flatten(0, 1))
+        h = self.net[:-1](pick_frames(clips, self.picks))
         frame_labels = None if labels is None else labels.repeat_interleave(self.picks)
         logits = self.net[-1](h).flatten() + projection(self.embed, h.mean(dim=(2, 3)), frame_labels)
-        return logits.view(n, self.picks).sum(dim=1)
+        return logits.view(clips.shape[0], self.picks).sum(dim=1)
 
 
 class VGANDiscriminator(nn.Module):
