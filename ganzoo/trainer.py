@@ -8,6 +8,7 @@ sample, checkpoint, evaluate and roll back; what goes to disk, and how, is its `
 from __future__ import annotations
 
 import random
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +25,7 @@ from ganzoo.errors import CheckpointError
 from ganzoo.guard import DivergedError, find_problem, lowered_learning_rates
 from ganzoo.metrics.base import EvalContext, model_spec
 from ganzoo.metrics.evaluate import compute
+from ganzoo.metrics.features import MetricError
 from ganzoo.run_writer import RunWriter
 from ganzoo.samples import draw_latent, fixed_inputs, fixed_sources, grid_columns, translation_rows
 from ganzoo.spec import Data
@@ -296,14 +298,31 @@ class Trainer:
         return logs
 
     def _evaluate_and_track(self) -> dict[str, Any]:
-        """Evaluate, and write best.pt when the primary metric improves (rank 0 alone)."""
+        """Evaluate, and write best.pt when the primary metric improves (rank 0 alone). A metric that cannot be
+        computed (too few samples, the wrong data set) stops the run with its weights checkpointed first."""
         if not self.ranks.is_main:
             return {}
-        results = self.evaluate()
+        try:
+            results = self.evaluate()
+        except MetricError as exc:
+            raise self._evaluation_failed(exc) from None
         flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["values"].items()}
         if self.best is not None and self.best.update(flat, self.step):
             self.writer.best(self.state_dict())
         return results
+
+    def _evaluation_failed(self, exc: MetricError) -> MetricError:
+        """``exc``, after a checkpoint of this step, with what to do next. Left as it is where no checkpoint may be
+        written: weights gone non-finite (the last good checkpoint stays the newest), or a distributed run (its
+        checkpoint needs every rank, and only rank 0 evaluates)."""
+        nets = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.ranks.world_size > 1 or find_problem(self.pending, self.step, nets) is not None:
+            return exc
+        path = self.save_checkpoint()
+        run = shlex.quote(str(self.run_dir))
+        then = (f"score it with 'ganzoo eval {run}' (--n, --metrics)" if self.step >= self.total_steps else
+                f"fix eval.* and continue with 'ganzoo run --resume {run} --set eval.KEY=VALUE'")
+        return MetricError(f"{exc} [evaluation at step {self.step}; the training is saved in {path}: {then}]")
 
     def train(self, should_stop: Callable[[], int | None] | None = None) -> dict[str, Any]:
         """Train to the configured total steps; returns the final evaluation.
