@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """The command that continues the run in ``run_dir`` (its path shell-quoted), for errors that say how to go on."""
+    return f"ganzoo run --resume {shlex.quote(str(run_dir))}"
+
 
 class GanzooError(Exception):
     """An error caused by the user's input; the CLI prints it on one line and exits 2."""

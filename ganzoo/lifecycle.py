@@ -13,7 +13,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ganzoo.errors import CheckpointError, GanzooError, OutOfMemoryError
+from ganzoo.errors import CheckpointError, GanzooError, OutOfMemoryError, resume_command
 
 if TYPE_CHECKING:
     import torch
@@ -252,7 +252,7 @@ def out_of_memory(trainer: "Trainer") -> OutOfMemoryError:
 
     batch = trainer.config["train"]["batch_size"]
     smaller = max(1, batch // 2)
-    advice = (f"continue with: ganzoo run --resume {trainer.run_dir} --set train.batch_size={smaller}"
+    advice = (f"continue with: {resume_command(trainer.run_dir)} --set train.batch_size={smaller}"
               if has_checkpoint(trainer.run_dir) else f"start again with --set train.batch_size={smaller}")
     return OutOfMemoryError(f"out of {trainer.device.type} memory at step {trainer.step + 1} with train.batch_size "
                             f"{batch}: lower the batch or the network's width; {advice}")

@@ -21,7 +21,7 @@ from ganzoo.checkpoint import load_checkpoint
 from ganzoo.data import Batcher, user_cache_dir
 from ganzoo.device import forked_rng
 from ganzoo.engine import Components, Engine
-from ganzoo.errors import CheckpointError
+from ganzoo.errors import CheckpointError, resume_command
 from ganzoo.guard import DivergedError, find_problem, lowered_learning_rates
 from ganzoo.metrics.base import EvalContext, model_spec
 from ganzoo.metrics.evaluate import compute
@@ -231,10 +231,13 @@ class Trainer:
         return path
 
     # --- divergence guard ------------------------------------------------------------------
+    def _health_problem(self) -> tuple[int, str] | None:
+        """(step, what) of the first non-finite loss in flight or network weight, or None while all are finite."""
+        return find_problem(self.pending, self.step, {"generator": self.generator, "discriminator": self.discriminator})
+
     def _guard(self) -> bool:
         """Check health; True after a rollback (the loop continues from the restored step), raise to stop."""
-        problem = find_problem(self.pending, self.step, {"generator": self.generator,
-                                                         "discriminator": self.discriminator})
+        problem = self._health_problem()
         if problem is None:
             return False
         step, what = problem
@@ -245,7 +248,7 @@ class Trainer:
         kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
         raise DivergedError(
             f"training diverged at step {step}: {what} is not finite; {kept}; lower the learning rate and resume "
-            f"(ganzoo run --resume {self.run_dir} --set schedule.lr_g=...) or set guard.rollbacks"
+            f"({resume_command(self.run_dir)} --set schedule.lr_g=...) or set guard.rollbacks"
         )
 
     def _roll_back(self, state: dict, step: int, what: str) -> None:
@@ -315,13 +318,12 @@ class Trainer:
         """``exc``, after a checkpoint of this step, with what to do next. Left as it is where no checkpoint may be
         written: weights gone non-finite (the last good checkpoint stays the newest), or a distributed run (its
         checkpoint needs every rank, and only rank 0 evaluates)."""
-        nets = {"generator": self.generator, "discriminator": self.discriminator}
-        if self.ranks.world_size > 1 or find_problem(self.pending, self.step, nets) is not None:
+        if self.ranks.world_size > 1 or self._health_problem() is not None:
             return exc
         path = self.save_checkpoint()
-        run = shlex.quote(str(self.run_dir))
-        then = (f"score it with 'ganzoo eval {run}' (--n, --metrics)" if self.step >= self.total_steps else
-                f"fix eval.* and continue with 'ganzoo run --resume {run} --set eval.KEY=VALUE'")
+        then = (f"score it with 'ganzoo eval {shlex.quote(str(self.run_dir))}' (--n, --metrics)"
+                if self.step >= self.total_steps else
+                f"fix eval.* and continue with '{resume_command(self.run_dir)} --set eval.KEY=VALUE'")
         return MetricError(f"{exc} [evaluation at step {self.step}; the training is saved in {path}: {then}]")
 
     def train(self, should_stop: Callable[[], int | None] | None = None) -> dict[str, Any]:

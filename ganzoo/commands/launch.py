@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
 import signal
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, resume_command
 
 #: Launch options: argparse dest -> default.
 LAUNCH_OPTIONS = {"nproc_per_node": None, "nnodes": 1, "node_rank": 0, "master_addr": "127.0.0.1", "master_port": None}
@@ -151,5 +150,5 @@ def _resume_hint(args: argparse.Namespace, run_dir: Path) -> str:
     if not last.is_file():
         return "no checkpoint was written"
     nodes = f" --nnodes {args.nnodes}" if args.nnodes > 1 else ""
-    return (f"the last checkpoint, {last}, is intact; resume with: ganzoo run --resume {shlex.quote(str(run_dir))} "
+    return (f"the last checkpoint, {last}, is intact; resume with: {resume_command(run_dir)} "
             f"--nproc-per-node {args.nproc_per_node}{nodes}")

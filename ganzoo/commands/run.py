@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import signal
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from ganzoo.commands import completion, launch
 from ganzoo.commands.common import (add_json_argument, add_override_argument, describe_values, err, load_engine, out,
                                     print_json, run_overrides)
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, resume_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -113,11 +112,6 @@ def echo(text: str) -> None:
         err.print(f"[yellow]warning:[/] {text[len('warning: '):]}", highlight=False)
     else:
         err.print(text, markup=False, highlight=False)
-
-
-def resume_command(run_dir: Path | None) -> str:
-    """The command that continues a run."""
-    return f"ganzoo run --resume {shlex.quote(str(run_dir))}"
 
 
 def report(run: Any, resumed: bool, as_json: bool = False) -> int:
