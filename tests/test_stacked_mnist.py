@@ -72,13 +72,34 @@ def test_mode_statistics_follow_pacgan():
     every = torch.tensor([[m // 100, m // 10 % 10, m % 10] for m in range(MODES)])
     sure = torch.ones(MODES, 3)
     stats = mode_statistics(every, sure)
-    assert stats == {"modes": 1000.0, "kl": pytest.approx(0.0, abs=1e-12), "confident": 1.0}
+    assert stats == {"modes": 1000.0, "kl": pytest.approx(0.0, abs=1e-12), "kl_channels": pytest.approx(0.0, abs=1e-12),
+                     "dependence": pytest.approx(0.0, abs=1e-12), "confident": 1.0}
     two = torch.tensor([[1, 2, 3], [4, 5, 6]]).repeat(50, 1)
     stats = mode_statistics(two, torch.full((100, 3), 0.5))
     assert stats["modes"] == 2 and stats["kl"] == pytest.approx(math.log(MODES / 2)) and stats["confident"] == 0
     shaky = torch.ones(4, 3)
     shaky[0, 2] = CONFIDENCE - 1e-3  # one doubtful channel makes the sample not confident
     assert mode_statistics(every[:4], shaky)["confident"] == 0.75
+
+
+def test_the_kl_splits_into_channel_balance_and_dependence():
+    sure = torch.ones(MODES, 3)
+    # every channel shows the same digit: each channel's digits are uniform, the triples are not
+    same = torch.arange(10).repeat_interleave(100)[:, None].repeat(1, 3)
+    stats = mode_statistics(same, sure)
+    assert stats["kl"] == pytest.approx(math.log(100)) and stats["kl_channels"] == pytest.approx(0.0, abs=1e-12)
+    assert stats["dependence"] == pytest.approx(math.log(100))
+    # red always 0, green and blue independent and uniform: all of the KL is the red channel's balance
+    red_zero = torch.tensor([[0, m // 10 % 10, m % 10] for m in range(MODES)])
+    stats = mode_statistics(red_zero, sure)
+    assert stats["kl"] == pytest.approx(math.log(10)) and stats["kl_channels"] == pytest.approx(math.log(10))
+    assert stats["dependence"] == pytest.approx(0.0, abs=1e-12)
+    # any histogram: the two parts add up to the KL
+    mixed = torch.randint(0, 10, (5000, 3), generator=torch.Generator().manual_seed(0))
+    mixed[:800, 1] = mixed[:800, 0]
+    stats = mode_statistics(mixed, torch.ones(5000, 3))
+    assert stats["kl_channels"] > 0 and stats["dependence"] > 0
+    assert stats["kl"] == pytest.approx(stats["kl_channels"] + stats["dependence"])
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +123,7 @@ def test_real_reference_is_the_metric_on_real_digits_with_the_evaluator_accuracy
     result = stacked_modes_metric(ctx)
     reference = real_reference(ctx, result)
     assert reference.samples == 600
-    for key in ("modes", "kl", "confident"):  # the same 600 samples, in another order: the same figures
+    for key in ("modes", "kl", "kl_channels", "dependence", "confident"):  # the same samples, in another order
         assert reference.values[key] == pytest.approx(result.values[key])
     assert 400 < result.values["modes"] <= 600 and 0.3 < result.values["kl"] < 1.5
     for channel in "rgb":
@@ -162,7 +183,7 @@ def test_pacdcgan2_trains_and_is_scored_end_to_end(tmp_path, mnist_root, monkeyp
                            *TINY_RUN])
     assert code == 0, stderr
     result = json.loads((out / "eval.json").read_text())["stacked-modes"]
-    assert set(result["values"]) == {"modes", "kl", "confident"}
+    assert set(result["values"]) == {"modes", "kl", "kl_channels", "dependence", "confident"}
     assert 1 <= result["values"]["modes"] <= 300
     reference = result["protocol"]["reference"]
     assert reference["samples"] == 300 and reference["values"]["accuracy_r"] > 0.9

@@ -11,7 +11,14 @@ PacGAN (Lin et al. 2018, Table 2; VEEGAN, Srivastava et al. 2017, Table 2) the m
   collapsed generator scores up to log 1000 = 6.9;
 - ``confident``: the share of samples whose three channels the evaluator each classifies with a
   softmax probability of at least ``CONFIDENCE`` (0.9): a sharpness figure the papers lack, which
-  tells a clean digit from a smear that only lands in some mode.
+  tells a clean digit from a smear that only lands in some mode;
+- where the KL comes from, since the uniform histogram is the product of three uniform digits:
+  ``kl = kl_channels + dependence`` exactly. ``kl_channels`` sums, over R, G and B, the KL of the
+  channel's digit histogram to uniform (some digits drawn more often than others);
+  ``dependence`` is the KL of the mode histogram to the product of its three channel histograms
+  (the total correlation: some digit triples drawn more or less often than their digits alone
+  say). Sampling alone leaves about 27/(2n) in the first and 972/(2n) in the second (0.0005 and
+  0.019 at 26,000).
 
 Its reference (``real_reference``) scores real Stacked MNIST of the evaluation split the same way:
 n real samples cover fewer than 1,000 modes and have a KL above 0 from sampling alone (about
@@ -57,14 +64,25 @@ def mode_of(digits: torch.Tensor) -> torch.Tensor:
     return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
 
 
-def mode_statistics(digits: torch.Tensor, confidence: torch.Tensor, threshold: float = CONFIDENCE) -> dict[str, float]:
-    """Modes covered, KL(mode histogram || uniform) and the share of samples confident in all three channels."""
-    counts = torch.bincount(mode_of(digits), minlength=MODES).double()
-    p = counts / counts.sum()
+def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> float:
+    """KL(p || q) of two histograms of the same shape (q > 0 wherever p is); empty bins of p add nothing."""
     held = p > 0
-    kl = float((p[held] * (p[held] * MODES).log()).sum())
-    return {"modes": float(held.sum()), "kl": kl if math.isfinite(kl) else float("inf"),
-            "confident": float((confidence >= threshold).all(dim=1).double().mean())}
+    kl = float((p[held] * (p[held] / q[held]).log()).sum())
+    return kl if math.isfinite(kl) else float("inf")
+
+
+def mode_statistics(digits: torch.Tensor, confidence: torch.Tensor, threshold: float = CONFIDENCE) -> dict[str, float]:
+    """Modes covered, KL(mode histogram || uniform), its two parts (the channels' digit balance and the
+    dependence between channels) and the share of samples confident in all three channels."""
+    counts = torch.bincount(mode_of(digits), minlength=MODES).double()
+    p = (counts / counts.sum()).view(10, 10, 10)
+    marginals = [p.sum(dim=tuple(j for j in range(3) if j != i)) for i in range(3)]
+    independent = marginals[0][:, None, None] * marginals[1][None, :, None] * marginals[2][None, None, :]
+    values = {"modes": float((p > 0).sum()), "kl": kl_divergence(p, torch.full_like(p, 1 / MODES))}
+    values["kl_channels"] = sum(kl_divergence(m, torch.full_like(m, 0.1)) for m in marginals)
+    values["dependence"] = kl_divergence(p, independent)
+    values["confident"] = float((confidence >= threshold).all(dim=1).double().mean())
+    return values
 
 
 def _protocol(ctx: EvalContext, evaluator: Evaluator, real_n: int, fake_n: int) -> dict:
