@@ -49,6 +49,42 @@ class UniformLatentMLPGenerator(MLPGenerator):
         return torch.rand(n, self.latent_dim, generator=generator, device=device) * 2 - 1
 
 
+class MixtureLatentMLPGenerator(MLPGenerator):
+    """``MLPGenerator`` on a latent mixture of Gaussians with learnt means and standard deviations (DeLiGAN:
+    Gurumurthy, Sarvadevabhatla & Babu 2017, "DeLiGAN: Generative Adversarial Networks for Diverse and
+    Limited Data"): z = μ_k + σ_k ⊙ ε with ε ~ N(0, I) and the component k uniform over ``components``.
+
+    A continuous map from one connected latent must carry some mass across the gaps between separate modes
+    (Tanielian et al. 2020, "Learning disconnected manifolds: a no GAN's land"); a mixture lets each
+    component settle on one mode. The latent input is [ε | one-hot k] (``latent_dim`` + ``components``
+    wide); the forward pass maps it through the mixture, so a soft mix of components (an interpolation)
+    blends their means and deviations.
+    """
+
+    #: DeLiGAN's initial standard deviation of every component.
+    INITIAL_STD = 0.2
+
+    def __init__(self, spec: DataSpec, latent_dim: int, hidden: int, depth: int, batchnorm: bool = False,
+                 components: int = 25) -> None:
+        super().__init__(spec, latent_dim, hidden, depth, batchnorm)
+        self.noise_dim, self.components = latent_dim, components
+        self.latent_dim = latent_dim + components
+        self.means = nn.Parameter(torch.rand(components, latent_dim) * 2 - 1)
+        self.stds = nn.Parameter(torch.full((components, latent_dim), self.INITIAL_STD))
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None,
+                      device: torch.device | str | None = None) -> torch.Tensor:
+        """n latent inputs: ε ~ N(0, I)^latent_dim, then the one-hot of a component drawn uniformly."""
+        noise = torch.randn(n, self.noise_dim, generator=generator, device=device)
+        component = torch.randint(0, self.components, (n,), generator=generator, device=device)
+        return torch.cat([noise, nn.functional.one_hot(component, self.components).to(noise.dtype)], dim=1)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate samples from [ε | component weights]; labels are ignored (unconditional)."""
+        noise, weights = z[:, : self.noise_dim], z[:, self.noise_dim :]
+        return super().forward(weights @ self.means + (weights @ self.stds) * noise)
+
+
 def critic_mlp(in_width: int, widths: Sequence[int], dropout: float) -> nn.Sequential:
     """[Linear -> LeakyReLU(0.2) -> Dropout] per hidden width -> Linear(1): an MLP discriminator's body."""
     layers: list[nn.Module] = []

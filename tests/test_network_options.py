@@ -44,6 +44,33 @@ def test_uniform_latent_draws_from_the_unit_square_at_every_sampling_site(engine
         build(POINTS, latent="sphere")
 
 
+def test_mixture_latent_maps_each_component_through_its_learnt_mean_and_deviation(engine):
+    """latent=mixture (DeLiGAN): z = [ε | one-hot k], k uniform; G sees μ_k + σ_k ⊙ ε, and both are learnt."""
+    from ganzoo.errors import ConfigError
+    from ganzoo.samples import draw_latent
+
+    build = engine.registry.get("networks", "mlp").obj
+    G, _ = build(POINTS, latent_dim=2, hidden=8, depth=1, d_hidden=8, d_depth=1, latent="mixture", components=5)
+    z = draw_latent(G, 5000, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (5000, 7) and G.latent_dim == 7
+    weights = z[:, 2:]
+    assert torch.equal(weights.sum(1), torch.ones(5000)) and set(weights.unique().tolist()) == {0.0, 1.0}
+    share = weights.mean(0)
+    assert (share - 0.2).abs().max() < 0.03  # components drawn uniformly
+    assert torch.equal(z, draw_latent(G, 5000, generator=torch.Generator().manual_seed(0)))
+    with torch.no_grad():
+        G.stds.zero_()  # without spread, every sample of a component lands on the image of its mean
+        out = G(z)
+        k = weights.argmax(1)
+        for c in range(5):
+            assert torch.allclose(out[k == c], G.net(G.means[c : c + 1]).expand(int((k == c).sum()), 2))
+        G.stds.fill_(G.INITIAL_STD)
+    G(z[:64]).pow(2).sum().backward()
+    assert G.means.grad.abs().sum() > 0 and G.stds.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="components"):
+        build(POINTS, latent="mixture", components=0)
+
+
 def test_projection_discriminator_adds_the_label_inner_product(engine):
     """logit(x, y) = head(φ(x, y)) + <embed'(y), φ(x, y)>, the projection term starting at zero."""
     spec = DataSpec((1, 28, 28), 10)
