@@ -153,15 +153,16 @@ class CountedReference:
     __name__ = "counted"
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.calls, self.outputs = 0, ("mean",)
 
     def score(self, ctx: EvalContext) -> MetricResult:
         fake, _ = ctx.fake()
-        return MetricResult({"mean": float(fake.mean())}, {"name": "mean", "fake_samples": len(fake), "seed": ctx.seed})
+        return MetricResult({o: float(fake.mean()) for o in self.outputs},
+                            {"name": "mean", "fake_samples": len(fake), "seed": ctx.seed})
 
     def reference(self, ctx: EvalContext, result: MetricResult) -> Reference:
         self.calls += 1
-        return Reference("real", {"mean": float(ctx.real_pair().fake()[0].mean())}, ctx.n)
+        return Reference("real", {o: float(ctx.real_pair().fake()[0].mean()) for o in self.outputs}, ctx.n)
 
     @hookimpl
     def ganzoo_metrics(self, register):
@@ -184,6 +185,8 @@ def test_references_are_computed_once_per_protocol_and_cached(tmp_path):
     results(1)
     results(0, n=50)
     assert plugin.calls == 3
+    plugin.outputs = ("mean", "mean_again")  # a new version of the metric with one more output
+    assert set(results(0)["values"]) == {"mean", "mean_again"} and plugin.calls == 4
 
 
 def test_the_real_pair_is_disjoint_from_the_real_subset_and_as_large():

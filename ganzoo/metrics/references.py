@@ -2,7 +2,9 @@
 
 A reference (``Metric.reference``) depends on the metric, the data set, split, sample count and seed, and the
 rest of its protocol (the evaluator's hash among it), never on the generated samples; under
-``CACHE/evaluators/references/`` one JSON file per such key holds it.
+``CACHE/evaluators/references/`` one JSON file per such key holds it. The key also names the metric's
+outputs, so a metric that gains one (a new version of its plugin) computes its reference again instead of
+reading one without it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from ganzoo.metrics.base import EvalContext, Metric, MetricResult
 FAKE_KEYS = ("fake_samples",)
 
 
-def reference_key(name: str, ctx: EvalContext, protocol: dict) -> dict[str, Any]:
+def reference_key(name: str, ctx: EvalContext, result: MetricResult) -> dict[str, Any]:
     """What a metric's reference depends on, as plain JSON values."""
     key = {"metric": name, "dataset": ctx.dataset, "split": ctx.split, "n": ctx.n, "seed": ctx.seed,
-           "protocol": {k: v for k, v in protocol.items() if k not in FAKE_KEYS}}
+           "outputs": sorted(result.values),
+           "protocol": {k: v for k, v in result.protocol.items() if k not in FAKE_KEYS}}
     return json.loads(json.dumps(key, sort_keys=True, default=str))
 
 
@@ -35,7 +38,7 @@ def reference_file(cache_dir: Path, key: dict[str, Any]) -> Path:
 def cached_reference(metric: Metric, name: str, ctx: EvalContext, result: MetricResult) -> dict[str, Any]:
     """``metric.reference`` of a result as a plain dict: from the cache when computed before under the same
     key, else computed now and stored there."""
-    key = reference_key(name, ctx, result.protocol)
+    key = reference_key(name, ctx, result)
     path = reference_file(ctx.cache_dir, key)
     stored = _read(path)
     if stored is not None and stored.get("key") == key:
