@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise ConfigError(f"bad --set {text!r}: the value is not valid YAML ({_first_line(exc)})") from None
+    try:
+        json.dumps(value, default=str)
+    except ValueError:  # a YAML alias inside its own anchor: a list or mapping that contains itself
+        raise ConfigError(f"bad --set {text!r}: the value contains itself; write it out in full") from None
     return key.split("."), value
 
 
@@ -196,6 +201,8 @@ def _resolve_component(block: Any, key: str, registry: Registry, experiment: str
         block = {"name": DEFAULT_COMPONENTS[key]}
     if not isinstance(block, dict) or "name" not in block:
         raise ConfigError(f"{experiment!r}: '{key}' needs a name (e.g. {key}: {{name: ...}})")
+    if not isinstance(block["name"], str):
+        raise ConfigError(f"{experiment!r}: {key}.name must be a name (see 'ganzoo list'), got {block['name']!r}")
     component = registry.get(COMPONENTS[key], block["name"])
     resolved: dict[str, Any] = {"name": component.name}
     valid = [f"{key}.name"] + [f"{key}.{p}" for p in component.params]

@@ -53,6 +53,9 @@ def test_a_parameter_set_for_the_new_component_is_still_checked(engine):
     ("train..steps=3", "use --set key.path=value"),
     ("train.steps=[1, 2", "not valid YAML"),
     ("eval.metrics=[nope]", "unknown metric 'nope'"),
+    ("dataset.name=&a [*a, *a]", "the value contains itself"),  # found by tests/test_fuzz.py
+    ("dataset.name=[1, 2]", "dataset.name must be a name"),
+    ("network={name: 3}", "network.name must be a name"),
 ])
 def test_bad_overrides_name_the_problem(engine, override, message):
     with pytest.raises((ConfigError, UnknownNameError), match=message.replace("[", r"\[").replace(".", r"\.")):
