@@ -64,8 +64,8 @@ class MixtureLatentMLPGenerator(MLPGenerator):
     #: DeLiGAN's initial standard deviation of every component.
     INITIAL_STD = 0.2
 
-    def __init__(self, spec: DataSpec, latent_dim: int, hidden: int, depth: int, batchnorm: bool = False,
-                 components: int = 25) -> None:
+    def __init__(self, spec: DataSpec, latent_dim: int, hidden: int, depth: int, batchnorm: bool,
+                 components: int) -> None:
         super().__init__(spec, latent_dim, hidden, depth, batchnorm)
         self.noise_dim, self.components = latent_dim, components
         self.latent_dim = latent_dim + components
