@@ -16,6 +16,14 @@ from ganzoo.errors import GanzooError
 from ganzoo.metrics.base import EvalContext, MetricResult
 
 
+def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> float:
+    """KL(p || q) of two histograms of the same shape (q > 0 wherever p is); empty bins of p add nothing, as in
+    PacGAN's evaluation code; inf where it overflows."""
+    held = p > 0
+    kl = float((p[held] * (p[held] / q[held]).log()).sum())
+    return kl if math.isfinite(kl) else float("inf")
+
+
 def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict[str, float]:
     """Modes covered, high-quality fraction and reverse KL of the mode histogram."""
     samples, modes = samples.double(), modes.double()
@@ -26,13 +34,11 @@ def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float) -> d
     hq_counts = torch.bincount(nearest[high], minlength=k)
     counts = torch.bincount(nearest, minlength=k).double()
     p = counts / counts.sum()
-    mask = p > 0
-    reverse_kl = float((p[mask] * (p[mask] * k).log()).sum())
     return {
         "modes": float((hq_counts > 0).sum()),
         "num_modes": float(k),
         "high_quality": float(high.double().mean()),
-        "reverse_kl": reverse_kl if math.isfinite(reverse_kl) else float("inf"),
+        "reverse_kl": kl_divergence(p, torch.full_like(p, 1 / k)),
     }
 
 

@@ -29,13 +29,12 @@ from the digits the real images were stacked from.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ganzoo.metrics.base import EvalContext, MetricResult, Reference
 from ganzoo.metrics.evaluator import Evaluator, get_evaluator
 from ganzoo.metrics.features import MetricError
+from ganzoo.metrics.modes import kl_divergence
 from ganzoo.metrics.registered import protocol
 
 MODES = 1000
@@ -62,13 +61,6 @@ def classify_channels(evaluator: Evaluator, x: torch.Tensor) -> tuple[torch.Tens
 def mode_of(digits: torch.Tensor) -> torch.Tensor:
     """The mode index d_R·100 + d_G·10 + d_B of each row of (N, 3) digits."""
     return digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
-
-
-def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> float:
-    """KL(p || q) of two histograms of the same shape (q > 0 wherever p is); empty bins of p add nothing."""
-    held = p > 0
-    kl = float((p[held] * (p[held] / q[held]).log()).sum())
-    return kl if math.isfinite(kl) else float("inf")
 
 
 def mode_statistics(digits: torch.Tensor, confidence: torch.Tensor, threshold: float = CONFIDENCE) -> dict[str, float]:
