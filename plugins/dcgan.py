@@ -28,31 +28,38 @@ LAYOUTS = ("paper", "tutorial", "deep")
 
 
 def build_28(spec: DataSpec, layout: str, latent_dim: int, width: int, dropout: float,
-             num_classes: int = 0, embed_dim: int = 0, pack: int = 1):
-    """G and D of a 28x28 DCGAN in one of LAYOUTS, with ``dropout`` after each of D's hidden layers and D judging
-    packs of ``pack`` samples (PacGAN)."""
+             num_classes: int = 0, embed_dim: int = 0, pack: int = 1, minibatch_std: int = 0):
+    """G and D of a 28x28 DCGAN in one of LAYOUTS, with ``dropout`` after each of D's hidden layers, D judging
+    packs of ``pack`` samples (PacGAN) and, in the deep layout, a minibatch standard deviation channel over
+    groups of ``minibatch_std`` packs (0: none)."""
     from ganzoo_plugins import dcgan_nets as nets
 
     if pack < 1:
         raise ConfigError(f"network.pack must be at least 1 (samples per discriminator decision), got {pack}")
+    if minibatch_std < 0 or (minibatch_std and layout != "deep"):
+        raise ConfigError(f"network.minibatch_std (a group size, 0 for none) must be >= 0 and needs "
+                          f"network.layout=deep, got {minibatch_std} with layout {layout!r}")
     layouts = {"paper": (nets.DCGAN28PaperGenerator, nets.DCGAN28PaperDiscriminator),
                "tutorial": (nets.DCGAN28Generator, nets.DCGAN28Discriminator),
                "deep": (nets.DCGAN28DeepGenerator, nets.DCGAN28DeepDiscriminator)}
     if layout not in layouts:
         raise ConfigError(f"network.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     generator, discriminator = layouts[layout]
+    extra = {"minibatch_std": minibatch_std} if minibatch_std else {}
     return (generator(spec, latent_dim, width, num_classes, embed_dim),
-            discriminator(spec, width, dropout, num_classes, pack))
+            discriminator(spec, width, dropout, num_classes, pack, **extra))
 
 
 def build_dcgan(spec: DataSpec, latent_dim: int = 100, width: int = 64, layout: str = "tutorial",
-                dropout: float = 0.3, pack: int = 1):
+                dropout: float = 0.3, pack: int = 1, minibatch_std: int = 0):
     """A 28x28 DCGAN: layout 'tutorial' (the reference tutorial's G: 256-128-64 channels, 5x5 kernels),
     'paper' (the paper's rules at 28x28: G 128-64 channels, 4x4 kernels, BatchNorm in D) or 'deep' (the
     Stacked MNIST protocol's DCGAN: four 5x5 stride-2 layers each way, 8w-4w-2w-w channels); ``pack`` > 1
-    makes D judge that many samples at once, concatenated along the channels (PacGAN, Lin et al. 2018)."""
+    makes D judge that many samples at once, concatenated along the channels (PacGAN, Lin et al. 2018);
+    ``minibatch_std`` = g > 0 gives the deep layout's D a minibatch standard deviation channel over groups of
+    g (Karras et al. 2018)."""
     check_image_size("dcgan", spec, 28, "'dcgan64' for 64x64 images")
-    return build_28(spec, layout, latent_dim, width, dropout, pack=pack)
+    return build_28(spec, layout, latent_dim, width, dropout, pack=pack, minibatch_std=minibatch_std)
 
 
 def build_cdcgan(spec: DataSpec, latent_dim: int = 100, embed_dim: int = 50, width: int = 64,

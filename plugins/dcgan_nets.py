@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.r3gan_nets import MinibatchStd
 
 
 def _label_vector(embedding: nn.Embedding | None, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -207,14 +208,20 @@ class DCGAN28DeepDiscriminator(Discriminator28):
     """x [+ label map] -> Conv 5x5 /2: ->w (14x14) -> w->2w (7x7) -> 2w->4w (4x4) -> 4w->8w (2x2) -> Dense 1.
 
     LeakyReLU 0.2 after each convolution, BatchNorm after all but the first (Radford et al. 2015), dropout
-    after each activation; the Stacked MNIST protocol's discriminator (VEEGAN; PacGAN).
+    after each activation; the Stacked MNIST protocol's discriminator (VEEGAN; PacGAN). With ``minibatch_std``
+    = g > 0 the last convolution also sees a minibatch standard deviation channel over groups of g samples
+    (packs), ProGAN's cue for a batch with too little variety (Karras et al. 2018, section 3).
     """
 
-    def __init__(self, spec: DataSpec, width: int, dropout: float, num_classes: int = 0, pack: int = 1) -> None:
+    def __init__(self, spec: DataSpec, width: int, dropout: float, num_classes: int = 0, pack: int = 1,
+                 minibatch_std: int = 0) -> None:
         def body(in_channels: int) -> list[nn.Module]:
             layers: list[nn.Module] = []
             for i, (c_in, c_out) in enumerate(((in_channels, width), (width, 2 * width), (2 * width, 4 * width),
                                                (4 * width, 8 * width))):
+                if i == 3 and minibatch_std:
+                    layers.append(MinibatchStd(minibatch_std))
+                    c_in += 1
                 layers.append(nn.Conv2d(c_in, c_out, 5, stride=2, padding=2, bias=i == 0))
                 if i > 0:
                     layers.append(nn.BatchNorm2d(c_out))

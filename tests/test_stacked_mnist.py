@@ -176,6 +176,31 @@ def test_packed_discriminator_judges_consecutive_samples_together():
         assert tuple(D(torch.randn(6, 1, 28, 28)).shape) == (2,)
 
 
+def test_minibatch_std_lets_the_deep_discriminator_see_the_variety_of_a_group():
+    """minibatch_std=g: each logit depends on the other samples of its group of g (their spread), not on other
+    groups; without it, on nothing but its own sample. Other layouts and negative sizes are config errors."""
+    from ganzoo.engine import Engine
+    from ganzoo.errors import ConfigError
+
+    Engine()  # makes ganzoo_plugins the checkout's plugins/
+    from ganzoo_plugins.dcgan import build_dcgan
+
+    torch.manual_seed(0)
+    spec = DataSpec((3, 28, 28))
+    x = torch.randn(8, 3, 28, 28, requires_grad=True)
+    # groups are strided, as in ProGAN: of 8 samples in groups of 4, sample 0 goes with 2, 4 and 6
+    for group, coupled in ((4, [0, 2, 4, 6]), (0, [0])):
+        _, D = build_dcgan(spec, latent_dim=8, width=4, layout="deep", dropout=0.0, minibatch_std=group)
+        D.eval()  # BatchNorm from running statistics: only the minibatch channel mixes samples
+        (grad,) = torch.autograd.grad(D(x)[0], x)
+        touched = grad.flatten(1).abs().sum(1) > 0
+        assert touched.nonzero().flatten().tolist() == coupled
+    with pytest.raises(ConfigError, match="layout=deep"):
+        build_dcgan(DataSpec((1, 28, 28)), layout="tutorial", minibatch_std=4)
+    with pytest.raises(ConfigError, match=">= 0"):
+        build_dcgan(spec, layout="deep", minibatch_std=-1)
+
+
 def test_pacdcgan2_trains_and_is_scored_end_to_end(tmp_path, mnist_root, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "run"
