@@ -83,11 +83,19 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise ConfigError(f"bad --set {text!r}: the value is not valid YAML ({_first_line(exc)})") from None
-    try:
-        json.dumps(value, default=str)
-    except ValueError:  # a YAML alias inside its own anchor: a list or mapping that contains itself
+    if contains_itself(value):
         raise ConfigError(f"bad --set {text!r}: the value contains itself; write it out in full") from None
     return key.split("."), value
+
+
+def contains_itself(value: Any) -> bool:
+    """True for parsed YAML holding a list or mapping inside itself (an alias inside its own anchor,
+    ``&a [*a]``), which every walk of a config would follow forever."""
+    try:
+        json.dumps(value, default=str, skipkeys=True)
+    except ValueError:
+        return True
+    return False
 
 
 def _first_line(exc: Exception) -> str:
@@ -103,7 +111,7 @@ def load_yaml_file(path: Path) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8 YAML") from None
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -111,6 +119,9 @@ def load_yaml_file(path: Path) -> Any:
         raise ConfigError(f"{where}: malformed YAML: {problem}") from None
     except (ValueError, RecursionError) as exc:
         raise ConfigError(f"{path}: malformed YAML: {_first_line(exc)}") from None
+    if contains_itself(data):
+        raise ConfigError(f"{path}: a value contains itself (an alias inside its own anchor); write it out in full")
+    return data
 
 
 def load_experiments_file(path: Path) -> dict[str, dict]:

@@ -56,6 +56,7 @@ def test_a_parameter_set_for_the_new_component_is_still_checked(engine):
     ("dataset.name=&a [*a, *a]", "the value contains itself"),  # found by tests/test_fuzz.py
     ("dataset.name=[1, 2]", "dataset.name must be a name"),
     ("network={name: 3}", "network.name must be a name"),
+    ("dataset.when={2020-01-01: 1}", "unknown config key 'dataset.when'"),  # a date key once raised TypeError
 ])
 def test_bad_overrides_name_the_problem(engine, override, message):
     with pytest.raises((ConfigError, UnknownNameError), match=message.replace("[", r"\[").replace(".", r"\.")):
@@ -87,6 +88,15 @@ def test_malformed_registry_file_names_file_and_line(tmp_path):
         load_experiments_file(path)
     path.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
+        load_experiments_file(path)
+
+
+def test_a_file_value_that_contains_itself_is_a_config_error(tmp_path):
+    """An alias inside its own anchor in an experiment file (a parameter no type check stops, such as
+    infogan's network.categorical, once recursed until RecursionError) is refused where the file is read."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("mine:\n  extends: infogan-mnist\n  network: {categorical: &a [10, *a]}\n")
+    with pytest.raises(ConfigError, match=r"mine\.yaml: a value contains itself"):
         load_experiments_file(path)
 
 
