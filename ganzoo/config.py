@@ -79,13 +79,19 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise ConfigError(f"bad --set {text!r}: use --set key.path=value (e.g. --set train.steps=500)")
+    return key.split("."), parse_yaml_value(raw, f"bad --set {text!r}")
+
+
+def parse_yaml_value(raw: str, where: str) -> Any:
+    """A command-line value read as YAML ("" when blank); malformed YAML or a value that contains itself is
+    a ConfigError that starts with ``where``."""
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        raise ConfigError(f"bad --set {text!r}: the value is not valid YAML ({_first_line(exc)})") from None
+        raise ConfigError(f"{where}: the value is not valid YAML ({_first_line(exc)})") from None
     if contains_itself(value):
-        raise ConfigError(f"bad --set {text!r}: the value contains itself; write it out in full") from None
-    return key.split("."), value
+        raise ConfigError(f"{where}: the value contains itself; write it out in full")
+    return value
 
 
 def contains_itself(value: Any) -> bool:

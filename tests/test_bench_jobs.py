@@ -140,6 +140,8 @@ def test_executor_without_submitit_is_one_line(tmp_path, monkeypatch):
 @pytest.mark.parametrize("argv, message", [
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--executor", "local", "--executor-option", "no-equals-sign"], "bad --executor-option"),
+    (["--executor", "local", "--executor-option", "x=[1,"], "the value is not valid YAML"),  # was a traceback
+    (["--executor", "local", "--executor-option", "x=&a [*a]"], "the value contains itself"),
 ])
 def test_bad_parallel_options_are_one_line(tmp_path, argv, message):
     pytest.importorskip("submitit")

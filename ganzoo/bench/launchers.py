@@ -149,14 +149,14 @@ class ProcessLauncher:
 
 def executor_options(texts: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` texts (values read as YAML scalars) as submitit parameters."""
-    import yaml
+    from ganzoo.config import parse_yaml_value
 
     options = {}
     for text in texts:
         key, sep, raw = text.partition("=")
         if not sep or not key.strip():
             raise GanzooError(f"bad --executor-option {text!r}: use KEY=VALUE (e.g. slurm_partition=gpu)")
-        options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        options[key.strip()] = parse_yaml_value(raw, f"bad --executor-option {text!r}")
     return options
 
 
