@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ganzoo.spec import DataSpec
-from ganzoo_plugins.r3gan_nets import MinibatchStd
+from ganzoo_plugins.minibatch_std import MinibatchStd
 
 
 def _label_vector(embedding: nn.Embedding | None, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.minibatch_std import MinibatchStd
 
 SLOPE = 0.2
 #: Layers in a residual branch (1x1, grouped 3x3, 1x1): the m of the fix-up scale L^(-1/(2m-2)).
@@ -105,24 +106,6 @@ class Downsample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C_in, H, W) -> (N, C_out, H/2, W/2)."""
         return self.conv(F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True, align_corners=False))
-
-
-class MinibatchStd(nn.Module):
-    """Appends one channel: over groups of ``group_size`` samples, the standard deviation of every feature across
-    the group, averaged over features and positions (Karras et al. 2018). A batch that ``group_size`` does not
-    divide is grouped by its largest divisor up to ``group_size``, so any batch size works."""
-
-    def __init__(self, group_size: int) -> None:
-        super().__init__()
-        self.group_size = group_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, C + 1, H, W)."""
-        n, c, h, w = x.shape
-        group = max(g for g in range(1, min(self.group_size, n) + 1) if n % g == 0)
-        grouped = x.reshape(group, n // group, c, h, w)
-        std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean((1, 2, 3))  # (N / group,)
-        return torch.cat([x, std.repeat(group)[:, None, None, None].expand(n, 1, h, w)], dim=1)
 
 
 def stages(widths: Sequence[int], blocks: int, expansion: int, group_size: int,

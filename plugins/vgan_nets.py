@@ -36,6 +36,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.spec import DataSpec
+from ganzoo_plugins.minibatch_std import MinibatchStd
 from ganzoo_plugins.projection import class_embedding, projection
 from ganzoo_plugins.resize_conv import ResizeConv
 
@@ -188,18 +189,6 @@ def pick_frames(clips: torch.Tensor, picks: int) -> torch.Tensor:
     n, _, t = clips.shape[:3]
     picked = torch.rand(n, t, device=clips.device).argsort(dim=1)[:, :picks]
     return clips.transpose(1, 2)[torch.arange(n, device=clips.device)[:, None], picked].flatten(0, 1)
-
-
-class MinibatchStd(nn.Module):
-    """One more feature map holding the batch's mean feature standard deviation (Karras et al. 2018,
-    "Progressive Growing of GANs", section 3): the standard deviation of every feature at every
-    position over the batch, averaged to one value, so D can tell a batch of near-identical fakes
-    from a varied real one."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, ...) -> (N, C + 1, ...)."""
-        spread = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
-        return torch.cat([x, spread.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
 
 
 class FrameDiscriminator(nn.Module):

@@ -20,7 +20,8 @@ ENGINE = Engine()  # loads this checkout's built-ins under their import name, ga
 
 from ganzoo_plugins import r3gan  # noqa: E402
 from ganzoo_plugins.losses import gradient_penalty  # noqa: E402
-from ganzoo_plugins.r3gan_nets import MinibatchStd, ResidualBlock, fixup_scale  # noqa: E402
+from ganzoo_plugins.minibatch_std import MinibatchStd  # noqa: E402
+from ganzoo_plugins.r3gan_nets import ResidualBlock, fixup_scale  # noqa: E402
 
 test_conformance = conformance_suite(r3gan)
 

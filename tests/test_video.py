@@ -140,7 +140,7 @@ def test_one_base_frame_grows_time_from_a_single_volume(upsampling):
 
 def test_minibatch_std_gives_d_the_batch_spread_so_a_clip_is_judged_with_its_batch():
     """The extra map holds one value, ~0 for a batch of copies; D's logit for a clip then depends on the others."""
-    from ganzoo_plugins.vgan_nets import MinibatchStd
+    from ganzoo_plugins.minibatch_std import MinibatchStd
 
     copies = torch.randn(1, 3, 2, 4, 4).expand(5, -1, -1, -1, -1)
     varied = torch.randn(5, 3, 2, 4, 4)
