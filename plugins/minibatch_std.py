@@ -21,8 +21,7 @@ class MinibatchStd(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, ...) -> (N, C + 1, ...)."""
         n, positions = x.shape[0], x.shape[2:]
-        limit = n if self.group_size is None else min(self.group_size, n)
-        group = max(g for g in range(1, limit + 1) if n % g == 0)
+        group = n if self.group_size is None else max(g for g in range(1, min(self.group_size, n) + 1) if n % g == 0)
         grouped = x.reshape(group, n // group, *x.shape[1:])
         features = tuple(range(1, grouped.dim() - 1))
         std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean(features)  # (N / group,)

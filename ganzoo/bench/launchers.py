@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ganzoo.config import parse_yaml_value
 from ganzoo.errors import GanzooError
 
 #: What ``--executor`` accepts: a Slurm cluster, or submitit's local executor (the same path, on this machine).
@@ -149,8 +150,6 @@ class ProcessLauncher:
 
 def executor_options(texts: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` texts (values read as YAML scalars) as submitit parameters."""
-    from ganzoo.config import parse_yaml_value
-
     options = {}
     for text in texts:
         key, sep, raw = text.partition("=")
