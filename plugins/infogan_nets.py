@@ -13,6 +13,15 @@ the paper, and a smaller weight for the continuous ones, whose differential entr
 scale than the GAN objective (the paper's advice). It is learnt on generated samples only: D's
 update trains Q (through D's trunk) on the detached batch, G's update trains G on the same term.
 
+Optionally (``q_rotation``, ``q_shift``) Q reads the categorical codes from a randomly rotated and
+shifted copy of each generated sample. The code must then survive the small transformations that do
+not change what a digit is, so G cannot make a category out of slant or position alone: the failure
+that left the paper's objective with one category for slanted and one for upright ones, while 4 and
+9 shared the rest. The idea is the invariance behind Invariant Information Clustering (Ji, Henriques
+& Vedaldi 2019, "Invariant Information Clustering for Unsupervised Image Classification and
+Segmentation"), applied here to InfoGAN's generated samples; the continuous codes are still read
+from the sample as drawn (one of them learns the slant).
+
 The MNIST architecture of the paper's appendix, at any square size divisible by 4:
 G: FC 1024 -> BatchNorm, ReLU -> FC (s/4)^2·2w -> BatchNorm, ReLU -> ConvT 4x4 2w->w /2 -> BatchNorm,
 ReLU -> ConvT 4x4 w->C /2 (tanh). D: Conv 4x4 C->w /2, LeakyReLU 0.2 -> Conv 4x4 w->2w /2, BatchNorm,
@@ -141,6 +150,19 @@ class HeadedDiscriminator(nn.Module):
         return {"logits": logits, self.heads[0]: self.auxiliary(h)}
 
 
+def rotate_and_shift(x: torch.Tensor, degrees: float, pixels: float) -> torch.Tensor:
+    """Each image of x (N, C, H, W) rotated by an angle drawn uniformly from ±``degrees`` and shifted by up to
+    ±``pixels`` along each axis (uniform, per image), edges continued from the border (the background);
+    differentiable in x, drawn from torch's global generator (the run's seed)."""
+    n = x.shape[0]
+    angle = torch.deg2rad((torch.rand(n, device=x.device) * 2 - 1) * degrees)
+    offset = (torch.rand(n, 2, device=x.device) * 2 - 1) * (2 * pixels / torch.tensor(x.shape[-1:-3:-1], device=x.device))
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
 class InfoGANGenerator(nn.Module):
     """The paper's MNIST generator (``dense_conv_generator``) on noise and codes.
 
@@ -173,15 +195,19 @@ class InfoGANDiscriminator(HeadedDiscriminator):
 
     ``d_aux_loss`` and ``g_aux_loss`` are both λ·(-L_I) on the generated batch: the categorical codes'
     cross-entropy (weight ``categorical_weight``) and the continuous codes' unit-variance Gaussian negative
-    log-likelihood, ½‖ĉ - c‖² (weight ``continuous_weight``). Labels are never used.
+    log-likelihood, ½‖ĉ - c‖² (weight ``continuous_weight``). Labels are never used. With ``q_rotation``
+    (degrees) or ``q_shift`` (pixels) the categorical codes are read from ``rotate_and_shift`` of the batch:
+    ``D(x, heads=True)`` then also hands back its input as ``"input"``, so the extra pass of D's trunk is
+    made for generated batches alone.
     """
 
     heads = (Q_HEAD,)
 
     def __init__(self, spec: DataSpec, layout: LatentCodes, width: int, hidden: int, q_hidden: int,
-                 categorical_weight: float, continuous_weight: float) -> None:
+                 categorical_weight: float, continuous_weight: float, q_rotation: float = 0.0,
+                 q_shift: float = 0.0) -> None:
         super().__init__(spec, width, hidden)
-        self.layout = layout
+        self.layout, self.q_rotation, self.q_shift = layout, q_rotation, q_shift
         self.categorical_weight, self.continuous_weight = categorical_weight, continuous_weight
         self.q = nn.Sequential(
             nn.Linear(hidden, q_hidden, bias=False), nn.BatchNorm1d(q_hidden), nn.LeakyReLU(0.2, inplace=True),
@@ -192,14 +218,32 @@ class InfoGANDiscriminator(HeadedDiscriminator):
         """Q's outputs: the logits of each categorical code, then the continuous codes' means."""
         return self.q(h)
 
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                heads: bool = False) -> torch.Tensor | dict[str, torch.Tensor]:
+        """``HeadedDiscriminator.forward``; with heads and a rotation or shift set, the dict also holds x as
+        ``"input"`` for the categorical codes' transformed pass."""
+        out = super().forward(x, labels, heads)
+        if heads and (self.q_rotation or self.q_shift):
+            out["input"] = x
+        return out
+
+    def categorical_logits(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Q's categorical logits for the batch ``out`` was computed on: from Q's output, or from a rotated and
+        shifted copy of the batch (``rotate_and_shift``) where ``q_rotation`` or ``q_shift`` is set."""
+        if "input" not in out:
+            return out[Q_HEAD]
+        moved = rotate_and_shift(out["input"], self.q_rotation, self.q_shift)
+        return self.q(self.trunk(moved))[:, : sum(self.layout.categorical)]
+
     def information_loss(self, out: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
         """λ-weighted -log Q(c | x) for the codes c in z of the generated batch ``out`` was computed on."""
         q = out[Q_HEAD].float()
+        logits = self.categorical_logits(out).float()
         categories, continuous = self.layout.targets(z)
         loss = q.new_zeros(())
         start = 0
         for size, target in zip(self.layout.categorical, categories):
-            loss = loss + self.categorical_weight * F.cross_entropy(q[:, start : start + size], target)
+            loss = loss + self.categorical_weight * F.cross_entropy(logits[:, start : start + size], target)
             start += size
         if self.layout.continuous:
             mean = q[:, start : start + self.layout.continuous]

@@ -21,7 +21,7 @@ from ganzoo.metrics.features import MetricError
 from ganzoo.samples import draw_latent, fixed_inputs, varied_latent
 from ganzoo.spec import DataSpec
 from ganzoo.testing import check_component
-from ganzoo_plugins.infogan_nets import LatentCodes
+from ganzoo_plugins.infogan_nets import LatentCodes, rotate_and_shift
 from ganzoo_plugins.schedule import AdversarialSchedule
 
 TINY = {"noise_dim": 4, "categorical": [3], "continuous": 1, "width": 8, "hidden": 32, "q_hidden": 16}
@@ -117,6 +117,60 @@ def test_q_learns_to_recover_the_categorical_code(engine):
         z = draw_latent(G, 300, generator=torch.Generator().manual_seed(5))
         guessed = D(G(z), heads=True)["q"][:, :3].argmax(1)
     assert (guessed == G.layout.targets(z)[0][0]).double().mean() > 0.9
+
+
+def test_rotate_and_shift_moves_each_image_within_its_bounds():
+    """No rotation and no shift is the identity; background stays background; each image gets its own angle,
+    within the bound (a bar turned by at most 30 degrees keeps most of its length along its axis); gradients pass."""
+    x = torch.full((64, 1, 28, 28), -1.0)
+    x[:, :, 13:15, 4:24] = 1.0  # a horizontal bar through the centre
+    assert torch.allclose(rotate_and_shift(x, 0.0, 0.0), x, atol=1e-5)
+    torch.manual_seed(0)
+    moved = rotate_and_shift(x, 30.0, 2.0)
+    assert torch.allclose(rotate_and_shift(torch.full_like(x, -1.0), 30.0, 2.0), torch.full_like(x, -1.0))
+    assert len({round(float(m.sum()), 3) for m in moved}) > 32 and not torch.equal(moved[0], moved[1])
+    ink = (moved + 1) / 2  # 0 background, 1 bar
+    rows = torch.arange(28.0).view(1, 1, 28, 1)
+    cols = torch.arange(28.0).view(1, 1, 1, 28)
+    mass = ink.sum((1, 2, 3))
+    row_spread = ((ink * (rows - (ink * rows).sum((1, 2, 3), keepdim=True) / mass.view(-1, 1, 1, 1)) ** 2)
+                  .sum((1, 2, 3)) / mass).sqrt()
+    col_spread = ((ink * (cols - (ink * cols).sum((1, 2, 3), keepdim=True) / mass.view(-1, 1, 1, 1)) ** 2)
+                  .sum((1, 2, 3)) / mass).sqrt()
+    assert bool((col_spread > row_spread).all())  # never turned past 45 degrees
+    assert float(row_spread.max()) > 2 * float(row_spread.min())  # turned by different angles
+    x.requires_grad_(True)
+    rotate_and_shift(x, 30.0, 2.0).sum().backward()
+    assert x.grad is not None and bool(x.grad.ne(0).any())
+
+
+def test_q_rotation_reads_the_categorical_code_from_a_moved_copy(engine):
+    """With q_rotation / q_shift, Q's categorical term is computed on a rotated, shifted copy of the generated
+    batch (another value than on the batch itself), its continuous term on the batch as drawn; out of range is a
+    one-line config error."""
+    build = engine.registry.get("networks", "infogan").obj
+    spec = DataSpec((1, 28, 28))
+    torch.manual_seed(0)
+    _, plain = build(spec, **TINY)
+    _, turning = build(spec, **{**TINY, "q_rotation": 45.0, "q_shift": 3.0})
+    turning.load_state_dict(plain.state_dict())
+    x = torch.rand(16, *spec.shape) * 2 - 1
+    z = plain.layout.sample(16, torch.Generator().manual_seed(1))
+    out_plain, out_turning = plain(x, heads=True), turning(x, heads=True)
+    assert "input" not in out_plain and out_turning["input"] is x
+    assert torch.equal(out_plain["q"], out_turning["q"])
+    (category,), continuous = plain.layout.targets(z)
+    torch.manual_seed(3)
+    moved_logits = turning.q(turning.trunk(rotate_and_shift(x, 45.0, 3.0)))[:, :3]
+    expected = (torch.nn.functional.cross_entropy(moved_logits, category)
+                + 0.1 * 0.5 * (out_plain["q"][:, 3:] - continuous).pow(2).sum(1).mean())
+    torch.manual_seed(3)
+    assert turning.information_loss(out_turning, z).item() == pytest.approx(expected.item(), rel=1e-5)
+    unmoved = plain.information_loss(out_plain, z).item()
+    assert turning.information_loss(out_turning, z).item() != pytest.approx(unmoved)
+    for bad in ({"q_rotation": -5.0}, {"q_rotation": 200.0}, {"q_shift": 28.0}):
+        with pytest.raises(ganzoo.errors.ConfigError, match="q_rotation must be 0-180 degrees"):
+            build(spec, **{**TINY, **bad})
 
 
 def brute_force_best(scores: list[list[float]]) -> float:
