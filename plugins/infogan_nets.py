@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.jitter import random_affine
 from ganzoo.spec import DataSpec
 from ganzoo_plugins.dcgan_nets import init_dcgan_weights
 
@@ -150,19 +151,6 @@ class HeadedDiscriminator(nn.Module):
         return {"logits": logits, self.heads[0]: self.auxiliary(h)}
 
 
-def rotate_and_shift(x: torch.Tensor, degrees: float, pixels: float) -> torch.Tensor:
-    """Each image of x (N, C, H, W) rotated by an angle drawn uniformly from ±``degrees`` and shifted by up to
-    ±``pixels`` along each axis (uniform, per image), edges continued from the border (the background);
-    differentiable in x, drawn from torch's global generator (the run's seed)."""
-    n = x.shape[0]
-    angle = torch.deg2rad((torch.rand(n, device=x.device) * 2 - 1) * degrees)
-    offset = (torch.rand(n, 2, device=x.device) * 2 - 1) * (2 * pixels / torch.tensor(x.shape[-1:-3:-1], device=x.device))
-    cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
-
-
 class InfoGANGenerator(nn.Module):
     """The paper's MNIST generator (``dense_conv_generator``) on noise and codes.
 
@@ -196,7 +184,7 @@ class InfoGANDiscriminator(HeadedDiscriminator):
     ``d_aux_loss`` and ``g_aux_loss`` are both λ·(-L_I) on the generated batch: the categorical codes'
     cross-entropy (weight ``categorical_weight``) and the continuous codes' unit-variance Gaussian negative
     log-likelihood, ½‖ĉ - c‖² (weight ``continuous_weight``). Labels are never used. With ``q_rotation``
-    (degrees) or ``q_shift`` (pixels) the categorical codes are read from ``rotate_and_shift`` of the batch:
+    (degrees) or ``q_shift`` (pixels) the categorical codes are read from ``random_affine`` of the batch:
     ``D(x, heads=True)`` then also hands back its input as ``"input"``, so the extra pass of D's trunk is
     made for generated batches alone.
     """
@@ -229,10 +217,10 @@ class InfoGANDiscriminator(HeadedDiscriminator):
 
     def categorical_logits(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
         """Q's categorical logits for the batch ``out`` was computed on: from Q's output, or from a rotated and
-        shifted copy of the batch (``rotate_and_shift``) where ``q_rotation`` or ``q_shift`` is set."""
+        shifted copy of the batch (``ganzoo.jitter.random_affine``) where ``q_rotation`` or ``q_shift`` is set."""
         if "input" not in out:
             return out[Q_HEAD]
-        moved = rotate_and_shift(out["input"], self.q_rotation, self.q_shift)
+        moved = random_affine(out["input"], self.q_rotation, self.q_shift)
         return self.q(self.trunk(moved))[:, : sum(self.layout.categorical)]
 
     def information_loss(self, out: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
